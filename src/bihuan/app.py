@@ -1,0 +1,72 @@
+"""The FastAPI application factory: mounts each capability's router and the web pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
+
+from bihuan.audit.api import router as audit_router
+from bihuan.audit.pages import router as audit_pages
+from bihuan.config import Settings, get_settings
+from bihuan.core.auth_api import router as auth_router
+from bihuan.core.auth_pages import router as auth_pages
+from bihuan.core.clock import Clock, SystemClock
+from bihuan.core.db import Database
+from bihuan.core.errors import BihuanError, FieldError
+from bihuan.people.api import router as people_router
+from bihuan.people.pages import router as people_pages
+from bihuan.protocol import load_profile
+from bihuan.web.static import mount_static
+
+API_ROUTERS = (auth_router, people_router, audit_router)
+PAGE_ROUTERS = (auth_pages, people_pages, audit_pages)
+
+
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the app; tests and drills hand in their own database and (simulated) clock."""
+    settings = settings or get_settings()
+    app = FastAPI(title="Bihuan 闭环", version="0.1.0", description="Outbreak response command platform")
+    app.state.settings = settings
+    app.state.database = database or Database(settings.resolved_database_url)
+    app.state.clock = clock or SystemClock()
+    app.state.profile = load_profile(settings.profile)
+    for router in API_ROUTERS:
+        app.include_router(router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    mount_static(app)
+    app.add_exception_handler(BihuanError, _bihuan_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "text/html")
+
+
+async def _bihuan_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, BihuanError)
+    if _wants_html(request):
+        if error.status_code == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        from bihuan.web.templating import render
+
+        return render(
+            request,
+            "error.html",
+            {"status_code": error.status_code, "message": str(error)},
+            status_code=error.status_code,
+        )
+    if isinstance(error, FieldError):
+        detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=error.status_code)
+    return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+
+
+async def _integrity_error(request: Request, error: Exception) -> Response:
+    return JSONResponse(
+        {"detail": "conflict: the change clashes with stored data (a duplicate code or number)"}, status_code=409
+    )

@@ -1,0 +1,80 @@
+"""Enumerations shared by every capability: the event catalogue (事件目录) and user roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """Every kind of event the platform records; a new kind is added here, never invented in a service."""
+
+    # the register and access
+    JURISDICTION_CREATED = "jurisdiction_created"
+    HOUSEHOLD_CREATED = "household_created"
+    ADDRESS_CREATED = "address_created"
+    PERSON_CREATED = "person_created"
+    PERSON_UPDATED = "person_updated"
+    VENUE_CREATED = "venue_created"
+    VENUE_UPDATED = "venue_updated"
+    IMPORT_COMPLETED = "import_completed"
+    RESIDENT_ID_REVEALED = "resident_id_revealed"
+    USER_CREATED = "user_created"
+    USER_LOGGED_IN = "user_logged_in"
+    # 快检测 fast testing
+    SAMPLED = "sampled"
+    POOL_POSITIVE = "pool_positive"
+    CONTROLLED_IN_PLACE = "controlled_in_place"
+    RETEST_SAMPLED = "retest_sampled"
+    TEST_RESULTED = "test_resulted"
+    CASE_CONFIRMED = "case_confirmed"
+    # 快流调 fast tracing
+    INVESTIGATION_OPENED = "investigation_opened"
+    CONTACT_IDENTIFIED = "contact_identified"
+    INVESTIGATION_CLOSED = "investigation_closed"
+    # 快编组 fast grouping
+    TRANSFER_QUEUED = "transfer_queued"
+    BATCH_PLANNED = "batch_planned"
+    # 快转运 fast transfer
+    DISPATCHED = "dispatched"
+    PICKED_UP = "picked_up"
+    ARRIVED = "arrived"
+    RETURNED_TO_QUEUE = "returned_to_queue"
+    # 快隔离 fast isolation
+    ISOLATION_STARTED = "isolation_started"
+    TEST_SCHEDULED = "test_scheduled"
+    HEALTH_CHECK_RECORDED = "health_check_recorded"
+    RELEASED = "released"
+    HOME_MONITORING_ENDED = "home_monitoring_ended"
+    # ends of the loop
+    HOSPITALISED = "hospitalised"
+    DIED = "died"
+    MOVED_OUT = "moved_out"
+
+
+class Role(StrEnum):
+    """What a user does at the headquarters; each user is bound to one jurisdiction."""
+
+    ADMIN = "admin"
+    COMMANDER = "commander"
+    INVESTIGATOR = "investigator"
+    LAB = "lab"
+    TRANSFER = "transfer"
+    SITE_MANAGER = "site_manager"
+    COMMUNITY_WORKER = "community_worker"
+    ANALYST = "analyst"
+
+    @property
+    def label_zh(self) -> str:
+        return _ROLE_LABELS_ZH[self]
+
+
+_ROLE_LABELS_ZH = {
+    Role.ADMIN: "系统管理员",
+    Role.COMMANDER: "指挥人员",
+    Role.INVESTIGATOR: "流调人员",
+    Role.LAB: "检测人员",
+    Role.TRANSFER: "转运人员",
+    Role.SITE_MANAGER: "隔离点管理员",
+    Role.COMMUNITY_WORKER: "社区工作者",
+    Role.ANALYST: "研判专家",
+}

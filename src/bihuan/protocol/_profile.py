@@ -1,0 +1,54 @@
+"""The protocol profile: one typed, frozen object per protocol edition ("policy is data")."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Self
+
+from pydantic import PositiveFloat, StringConstraints, model_validator
+
+from bihuan.protocol._base import ProfileModel, ProfileValueError
+from bihuan.protocol._quarantine_models import HomeMonitoringRules, QuarantineRule, SiteRules
+from bihuan.protocol._screening_models import ScreeningRules
+from bihuan.protocol._tracing_models import TracingRules
+from bihuan.protocol._zone_models import CodeRules, ZoneRules
+from bihuan.protocol.choices import ContactCategory, LoopStage
+
+ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+class ProfileAbout(ProfileModel):
+    """What the profile is: its name, the protocol it follows and where that was published."""
+
+    name: ProfileName
+    title: str
+    edition: str
+    disease: str
+    published: date | None = None
+    source: str = ""
+
+
+class ProtocolProfile(ProfileModel):
+    """Every number of one protocol edition, read by the pure rule functions."""
+
+    about: ProfileAbout
+    tracing: TracingRules
+    quarantine: dict[ContactCategory, QuarantineRule]
+    home_monitoring: HomeMonitoringRules
+    sites: SiteRules
+    screening: ScreeningRules
+    zones: ZoneRules
+    codes: CodeRules
+    loop_targets: dict[LoopStage, PositiveFloat]  # hours
+
+    @property
+    def name(self) -> str:
+        """The profile's name, e.g. ``cn-8th-2021``."""
+        return self.about.name
+
+    @model_validator(mode="after")
+    def _every_loop_stage_has_a_target(self) -> Self:
+        for stage in LoopStage:
+            if stage not in self.loop_targets:
+                raise ProfileValueError(f"loop_targets.{stage}", "missing: every loop stage needs a target in hours")
+        return self

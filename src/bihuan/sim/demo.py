@@ -1,0 +1,109 @@
+"""The demo: a synthetic district loaded into the platform, with one demo user per role."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+
+from bihuan.core import auth
+from bihuan.core.auth_models import User
+from bihuan.core.choices import Role
+from bihuan.core.clock import SystemClock
+from bihuan.core.context import SYSTEM, Ctx
+from bihuan.core.db import Database
+from bihuan.people.choices import JurisdictionLevel
+from bihuan.people.models import Jurisdiction
+from bihuan.sim.load import load_district
+
+DEMO_PASSWORD = "bihuan-demo-2021"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    role_label: str
+    jurisdiction: str
+
+
+def _levels(database: Database) -> dict[JurisdictionLevel, list[Jurisdiction]]:
+    with database.session() as session:
+        rows = session.scalars(
+            select(Jurisdiction)
+            .where(Jurisdiction.level != JurisdictionLevel.BUILDING.value)
+            .order_by(Jurisdiction.path)
+        ).all()
+    by_level: dict[JurisdictionLevel, list[Jurisdiction]] = {level: [] for level in JurisdictionLevel}
+    for row in rows:
+        by_level[JurisdictionLevel(row.level)].append(row)
+    return by_level
+
+
+def _demo_users(by_level: dict[JurisdictionLevel, list[Jurisdiction]]) -> list[tuple[str, Role, Jurisdiction]]:
+    """One user per role; the city sees all, counties and a community see their own subtree."""
+    city = by_level[JurisdictionLevel.CITY][0]
+    county, other_county = by_level[JurisdictionLevel.COUNTY][0], by_level[JurisdictionLevel.COUNTY][-1]
+    community = next(c for c in by_level[JurisdictionLevel.COMMUNITY] if c.path.startswith(county.path))
+    return [
+        ("admin", Role.ADMIN, by_level[JurisdictionLevel.PROVINCE][0]),
+        ("commander", Role.COMMANDER, city),
+        ("county-commander", Role.COMMANDER, county),
+        ("other-county-commander", Role.COMMANDER, other_county),
+        ("investigator", Role.INVESTIGATOR, county),
+        ("lab", Role.LAB, city),
+        ("transfer", Role.TRANSFER, city),
+        ("site-manager", Role.SITE_MANAGER, county),
+        ("community-worker", Role.COMMUNITY_WORKER, community),
+        ("analyst", Role.ANALYST, city),
+    ]
+
+
+def create_demo_users(database: Database) -> list[DemoLogin]:
+    logins = []
+    clock = SystemClock()
+    with database.session() as session:
+        ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
+        existing = set(session.scalars(select(User.username)))
+        for username, role, place in _demo_users(_levels(database)):
+            if username not in existing:
+                auth.create_user(
+                    ctx,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    jurisdiction_id=place.id,
+                    display_name=f"{role.label_zh} · {place.name}",
+                )
+            logins.append(DemoLogin(username, DEMO_PASSWORD, role.value, role.label_zh, place.name))
+    return logins
+
+
+def _generated(directory: Path, people: int, seed: int) -> bool:
+    manifest = directory / "manifest.json"
+    if not manifest.exists():
+        return False
+    facts = json.loads(manifest.read_text())
+    return bool(facts.get("people") == people and facts.get("seed") == seed)
+
+
+def prepare_demo(database: Database, directory: Path, *, people: int, seed: int, console: Console) -> list[DemoLogin]:
+    """Generate (once) and load (idempotently) a district, then make the demo users."""
+    from bihuan.sim import generate_district
+
+    if not _generated(directory, people, seed):
+        console.print(f"Generating a synthetic district of {people:,} residents (seed {seed}) ...")
+        generate_district(directory, people=people, seed=seed, progress=True)
+    with console.status("Loading the district into the register ...") as status:
+        summary = load_district(
+            database, SystemClock(), directory, step=lambda what: status.update(f"Loading {what} ...")
+        )
+    console.print(
+        f"Register: {summary.persons_created:,} persons added, {summary.persons_unchanged:,} already there, "
+        f"{summary.jurisdictions:,} jurisdictions and {summary.venues:,} venues added."
+    )
+    return create_demo_users(database)
