@@ -8,6 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.factories import PASSWORD, context, login, make_district, make_user
 
 from bihuan.core import auth
 from bihuan.core.auth_models import User, UserSession
@@ -17,7 +18,6 @@ from bihuan.core.context import SYSTEM, Actor
 from bihuan.core.db import Database
 from bihuan.core.deps import SESSION_COOKIE
 from bihuan.core.errors import FieldError, Forbidden
-from tests.factories import PASSWORD, context, login, make_district, make_user
 
 
 @pytest.fixture

@@ -35,11 +35,7 @@ def test_sqlite_connections_run_in_wal_mode_with_foreign_keys_on(database: Datab
 
 def test_a_dangling_foreign_key_is_refused(database: Database) -> None:
     with pytest.raises(IntegrityError), database.session() as session:
-        session.execute(
-            text(
-                "INSERT INTO households (code, jurisdiction_id, address_id) VALUES ('H-1', 999999, NULL)"
-            )
-        )
+        session.execute(text("INSERT INTO households (code, jurisdiction_id, address_id) VALUES ('H-1', 999999, NULL)"))
     with database.session() as session:
         assert session.execute(text("SELECT count(*) FROM households")).scalar() == 0
 

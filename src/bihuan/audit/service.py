@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from bihuan.core.context import Ctx
+from bihuan.core.errors import FieldError
 from bihuan.core.events import Event
 from bihuan.core.permissions import Permission, require
 from bihuan.people.models import Jurisdiction
@@ -25,6 +26,9 @@ def list_events(
 ) -> tuple[list[Event], int]:
     """Newest first. A scoped reader sees the events of their subtree only (not province-wide ones)."""
     require(ctx.actor, Permission.READ_AUDIT)
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise FieldError(name, "needs a time zone, e.g. 2021-12-10T08:00:00+08:00")
     stmt = select(Event)
     if ctx.actor.jurisdiction_path:
         subtree = select(Jurisdiction.id).where(Jurisdiction.path.startswith(ctx.actor.jurisdiction_path))

@@ -58,6 +58,7 @@ def _context(request: Request, *, anonymous: bool) -> Iterator[Ctx]:
             yield ctx
             return
         ctx = Ctx(session=session, clock=ctx.clock, actor=actor_for(ctx, user))
+        session.expunge(user)  # the pages read it after a rollback too (an error page), which would expire it
         request.state.user = user
         yield ctx
 

@@ -26,7 +26,7 @@ def _stored_codes(ctx: Ctx, column: Any, codes: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(codes), _CHUNK):
         stmt = select(column, column.class_.id).where(column.in_(codes[start : start + _CHUNK]))
-        found.update(ctx.session.execute(stmt).tuples())
+        found.update((key, id_) for key, id_ in ctx.session.execute(stmt))
     return found
 
 

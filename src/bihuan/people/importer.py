@@ -25,7 +25,7 @@ from bihuan.core.events import make_event, record, record_many
 from bihuan.core.permissions import Permission, require
 from bihuan.people import service
 from bihuan.people.choices import ImportKind, ImportStatus
-from bihuan.people.models import Address, Household, ImportReport, Person
+from bihuan.people.models import Address, Household, ImportReport, Jurisdiction, Person
 from bihuan.people.validation import PersonIdentity, clean_identity
 
 COLUMNS = (
@@ -79,9 +79,13 @@ def _decode(content: bytes) -> tuple[list[str], list[int]]:
             continue
     lines, bad = [], []
     for number, raw in enumerate(content.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
-        try:
-            lines.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
+        for encoding in ("utf-8", "gb18030"):  # line by line, so a GB18030 file keeps its good rows too
+            try:
+                lines.append(raw.decode(encoding))
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
             lines.append("")
             bad.append(number)
     return lines, bad
@@ -193,20 +197,39 @@ def _lookup(ctx: Ctx, column: Any, keys: set[str]) -> dict[str, int]:
     model = column.class_
     for start in range(0, len(ordered), _CHUNK):
         stmt = select(column, model.id).where(column.in_(ordered[start : start + _CHUNK]))
-        found.update(ctx.session.execute(stmt).tuples())
+        found.update((key, id_) for key, id_ in ctx.session.execute(stmt))
     return found
+
+
+def _outside_scope_codes(ctx: Ctx, model: type[Address] | type[Household], found: dict[str, int]) -> set[str]:
+    """The codes among those found whose address or household lies outside the actor's subtree."""
+    if not ctx.actor.jurisdiction_path or not found:
+        return set()
+    ids, visible = sorted(found.values()), set()
+    for start in range(0, len(ids), _CHUNK):
+        stmt = select(model.id).where(model.id.in_(ids[start : start + _CHUNK]))
+        visible.update(ctx.session.scalars(service.in_scope(ctx, stmt, model.jurisdiction_id)))
+    return {code for code, id_ in found.items() if id_ not in visible}
 
 
 def _resolve_addresses_and_households(ctx: Ctx, outcome: _Outcome) -> tuple[dict[str, int], dict[str, int]]:
     addresses = _lookup(ctx, Address.code, {r.address_code for r in outcome.rows if r.address_code})
+    households = _lookup(ctx, Household.code, {r.household_code for r in outcome.rows if r.household_code})
+    foreign_addresses = _outside_scope_codes(ctx, Address, addresses)
+    foreign_households = _outside_scope_codes(ctx, Household, households)
     kept: list[_Row] = []
     for row in outcome.rows:
         if row.address_code and row.address_code not in addresses:
             outcome.reject(row.number, "address_code", f"{row.address_code} is not a registered address")
+        elif row.address_code in foreign_addresses:
+            outcome.reject(row.number, "address_code", f"{row.address_code} is registered outside your jurisdiction")
+        elif row.household_code in foreign_households:
+            outcome.reject(
+                row.number, "household_code", f"{row.household_code} is registered outside your jurisdiction"
+            )
         else:
             kept.append(row)
     outcome.rows = kept
-    households = _lookup(ctx, Household.code, {r.household_code for r in kept if r.household_code})
     new = {r.household_code: r for r in kept if r.household_code and r.household_code not in households}
     if new:
         ctx.session.execute(
@@ -254,9 +277,19 @@ def _existing_persons(ctx: Ctx, rows: list[_Row]) -> dict[tuple[str | None, str 
     return existing
 
 
+def _outside_scope(ctx: Ctx, persons: list[Person]) -> set[int]:
+    """Ids of registered persons outside the actor's subtree: an import may neither change nor move them."""
+    if not ctx.actor.jurisdiction_path or not persons:
+        return set()
+    stmt = select(Jurisdiction.id, Jurisdiction.path).where(Jurisdiction.id.in_({p.jurisdiction_id for p in persons}))
+    paths = {id_: path for id_, path in ctx.session.execute(stmt)}
+    return {p.id for p in persons if not ctx.actor.sees(paths[p.jurisdiction_id])}
+
+
 def _store(ctx: Ctx, outcome: _Outcome, report: ImportReport, progress: Progress | None) -> None:
     addresses, households = _resolve_addresses_and_households(ctx, outcome)
     existing = _existing_persons(ctx, outcome.rows)
+    outside = _outside_scope(ctx, list(existing.values()))
     now = ctx.clock.now()
     creates: list[dict[str, Any]] = []
     for done, row in enumerate(outcome.rows, start=1):
@@ -265,6 +298,9 @@ def _store(ctx: Ctx, outcome: _Outcome, report: ImportReport, progress: Progress
         person = existing.get(key)
         if person is None:
             creates.append(values | {"created_at": now, "updated_at": now})
+        elif person.id in outside:
+            field_ = "resident_id" if row.identity.resident_id else "passport_no"
+            outcome.reject(row.number, field_, "is registered to a person outside your jurisdiction")
         else:
             _update_if_changed(ctx, person, values, report)
         if progress and done % _CHUNK == 0:

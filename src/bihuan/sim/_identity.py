@@ -25,7 +25,7 @@ def yyyymmdd(days: np.ndarray) -> np.ndarray:
     day = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
     month = day.astype("datetime64[M]")
     year = month.astype("datetime64[Y]").astype(np.int64) + 1970
-    return year * 10_000 + (month.astype(np.int64) % 12 + 1) * 100 + (day - month).astype(np.int64) + 1
+    return np.asarray(year * 10_000 + (month.astype(np.int64) % 12 + 1) * 100 + (day - month).astype(np.int64) + 1)
 
 
 def resident_ids(region_code: str, birth_days: np.ndarray, sex_male: np.ndarray, sequence: np.ndarray) -> pa.Array:
@@ -66,7 +66,7 @@ def chinese_names(rng: np.random.Generator, sex_male: np.ndarray) -> pa.Array:
     weights = np.array([w for _, w in _names.SURNAMES])
     surname = surnames.take(pa.array(choice_cdf(rng, weights, n)))
     male, female, common = _names.GIVEN_MALE, _names.GIVEN_FEMALE, _names.GIVEN_COMMON
-    pool = pa.array(list(male + female + common) + [""])
+    pool = pa.array([*male, *female, *common, ""])
     empty = len(pool) - 1
     own_start = np.where(sex_male, 0, len(male))
     own_size = np.where(sex_male, len(male), len(female))
@@ -81,21 +81,28 @@ def chinese_names(rng: np.random.Generator, sex_male: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(surname, pool.take(pa.array(first)), pool.take(pa.array(last)), "")
 
 
-def foreign_identities(rng: np.random.Generator, person_key: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Names, passport numbers and ISO alpha-3 nationalities for foreign residents."""
+def foreign_identities(
+    rng: np.random.Generator, person_key: np.ndarray, sex_male: np.ndarray
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Names (FAMILY GIVEN), passport numbers and ISO alpha-3 nationalities of foreign residents."""
     n = len(person_key)
     nationality = choice_cdf(rng, np.array([f[1] for f in _names.FOREIGN]), n)
-    family = [name for f in _names.FOREIGN for name in f[2]]
-    given = [name for f in _names.FOREIGN for name in f[3]]
-    fam_count = np.array([len(f[2]) for f in _names.FOREIGN])
-    giv_count = np.array([len(f[3]) for f in _names.FOREIGN])
-    fam_start = np.concatenate([[0], np.cumsum(fam_count)[:-1]])
-    giv_start = np.concatenate([[0], np.cumsum(giv_count)[:-1]])
-    fam = fam_start[nationality] + (rng.random(n) * fam_count[nationality]).astype(np.int64)
-    giv = giv_start[nationality] + (rng.random(n) * giv_count[nationality]).astype(np.int64)
-    name = pc.binary_join_element_wise(pa.array(family).take(pa.array(fam)), pa.array(given).take(pa.array(giv)), " ")
+    family = _pick(rng, [f[2] for f in _names.FOREIGN], nationality)
+    given_male = _pick(rng, [f[3] for f in _names.FOREIGN], nationality)
+    given_female = _pick(rng, [f[4] for f in _names.FOREIGN], nationality)
+    given = pc.if_else(pa.array(np.asarray(sex_male, dtype=bool)), given_male, given_female)
+    name = pc.binary_join_element_wise(family, given, " ")
     digits = (np.asarray(person_key, dtype=np.int64) * 7_654_321 + 1_234_567) % 10**8  # unique below 1e8
     letters = pa.array(list(_PASSPORT_LETTERS)).take(pa.array(nationality % len(_PASSPORT_LETTERS)))
     passport = pc.binary_join_element_wise(letters, pc.utf8_lpad(pc.cast(pa.array(digits), pa.string()), 8, "0"), "")
     codes = pa.array([f[0] for f in _names.FOREIGN]).take(pa.array(nationality))
     return name, passport, codes
+
+
+def _pick(rng: np.random.Generator, pools: list[tuple[str, ...]], group: np.ndarray) -> pa.Array:
+    """One word from each row's pool (pools indexed by ``group``)."""
+    words = pa.array([word for pool in pools for word in pool])
+    count = np.array([len(pool) for pool in pools])
+    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    index = first[group] + (rng.random(len(group)) * count[group]).astype(np.int64)
+    return words.take(pa.array(index))

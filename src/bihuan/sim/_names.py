@@ -188,24 +188,24 @@ GIVEN_MALE = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健
 GIVEN_FEMALE = "芳娜敏静丽艳娟霞燕玲婷雪慧莹琳倩颖洁佳欣怡梦萍红丹晶琴云璐悦思雨嘉彤琪"
 GIVEN_COMMON = "子一晓小家安诗梓若亦天俊嘉思明志永雅春秋"
 
-# Nationalities of foreign residents (ISO 3166-1 alpha-3) with relative weights and name pools.
-FOREIGN: tuple[tuple[str, float, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("KOR", 18, ("KIM", "LEE", "PARK", "CHOI", "JUNG"), ("MINJUN", "SEOYEON", "JIHO", "HAEUN")),
-    ("JPN", 12, ("SATO", "SUZUKI", "TAKAHASHI", "TANAKA"), ("HARUTO", "YUI", "SOTA", "HINA")),
-    ("USA", 10, ("SMITH", "JOHNSON", "WILLIAMS", "BROWN"), ("JAMES", "MARY", "JOHN", "EMMA")),
-    ("DEU", 6, ("MUELLER", "SCHMIDT", "SCHNEIDER", "FISCHER"), ("LUKAS", "ANNA", "FELIX", "LENA")),
-    ("GBR", 5, ("JONES", "TAYLOR", "DAVIES", "EVANS"), ("OLIVER", "AMELIA", "HARRY", "ISLA")),
-    ("FRA", 4, ("MARTIN", "BERNARD", "DUBOIS", "THOMAS"), ("LOUIS", "CHLOE", "HUGO", "MANON")),
-    ("ITA", 4, ("ROSSI", "RUSSO", "FERRARI", "ESPOSITO"), ("MARCO", "GIULIA", "LUCA", "SOFIA")),
-    ("RUS", 5, ("IVANOV", "SMIRNOV", "KUZNETSOV", "POPOVA"), ("ALEXEI", "OLGA", "DMITRI", "ANNA")),
-    ("IND", 8, ("SHARMA", "PATEL", "SINGH", "KUMAR"), ("ARJUN", "PRIYA", "RAHUL", "ANANYA")),
-    ("PAK", 4, ("KHAN", "AHMED", "ALI", "HUSSAIN"), ("USMAN", "AYESHA", "BILAL", "FATIMA")),
-    ("VNM", 6, ("NGUYEN", "TRAN", "LE", "PHAM"), ("MINH", "LAN", "DUC", "HOA")),
-    ("THA", 4, ("SAETANG", "WONG", "SRISUK", "CHAIYA"), ("SOMCHAI", "MALEE", "ANAN", "SUDA")),
-    ("NGA", 4, ("OKAFOR", "ADEYEMI", "EZE", "BELLO"), ("CHINEDU", "AMARA", "TUNDE", "NGOZI")),
-    ("BRA", 3, ("SILVA", "SANTOS", "OLIVEIRA", "SOUZA"), ("PEDRO", "ANA", "GABRIEL", "JULIA")),
-    ("CAN", 3, ("TREMBLAY", "ROY", "GAGNON", "WILSON"), ("LIAM", "OLIVIA", "NOAH", "CHARLOTTE")),
-    ("AUS", 2, ("NGUYEN", "SMITH", "KELLY", "WHITE"), ("JACK", "MIA", "WILLIAM", "ZOE")),
+# Nationalities of foreign residents (ISO 3166-1 alpha-3): weight, family names, male and female given names.
+FOREIGN: tuple[tuple[str, float, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    ("KOR", 18, ("KIM", "LEE", "PARK", "CHOI", "JUNG"), ("MINJUN", "JIHO", "SEOJUN"), ("SEOYEON", "HAEUN", "JIWOO")),
+    ("JPN", 12, ("SATO", "SUZUKI", "TAKAHASHI", "TANAKA"), ("HARUTO", "SOTA", "REN"), ("YUI", "HINA", "SAKURA")),
+    ("USA", 10, ("SMITH", "JOHNSON", "WILLIAMS", "BROWN"), ("JAMES", "JOHN", "MICHAEL"), ("MARY", "EMMA", "SARAH")),
+    ("DEU", 6, ("MUELLER", "SCHMIDT", "SCHNEIDER", "FISCHER"), ("LUKAS", "FELIX", "JONAS"), ("ANNA", "LENA", "MIA")),
+    ("GBR", 5, ("JONES", "TAYLOR", "DAVIES", "EVANS"), ("OLIVER", "HARRY", "GEORGE"), ("AMELIA", "ISLA", "GRACE")),
+    ("FRA", 4, ("MARTIN", "BERNARD", "DUBOIS", "THOMAS"), ("LOUIS", "HUGO", "JULES"), ("CHLOE", "MANON", "LEA")),
+    ("ITA", 4, ("ROSSI", "RUSSO", "FERRARI", "ESPOSITO"), ("MARCO", "LUCA", "MATTEO"), ("GIULIA", "SOFIA", "AURORA")),
+    ("RUS", 5, ("IVANOV", "SMIRNOV", "KUZNETSOV", "POPOV"), ("ALEXEI", "DMITRI", "IVAN"), ("OLGA", "ANNA", "ELENA")),
+    ("IND", 8, ("SHARMA", "PATEL", "SINGH", "KUMAR"), ("ARJUN", "RAHUL", "VIKRAM"), ("PRIYA", "ANANYA", "DIVYA")),
+    ("PAK", 4, ("KHAN", "AHMED", "ALI", "HUSSAIN"), ("USMAN", "BILAL", "HAMZA"), ("AYESHA", "FATIMA", "ZAINAB")),
+    ("VNM", 6, ("NGUYEN", "TRAN", "LE", "PHAM"), ("MINH", "DUC", "HUNG"), ("LAN", "HOA", "LINH")),
+    ("THA", 4, ("SAETANG", "SRISUK", "CHAIYA", "BOONMA"), ("SOMCHAI", "ANAN", "KRIT"), ("MALEE", "SUDA", "NIRAN")),
+    ("NGA", 4, ("OKAFOR", "ADEYEMI", "EZE", "BELLO"), ("CHINEDU", "TUNDE", "EMEKA"), ("AMARA", "NGOZI", "FUNMI")),
+    ("BRA", 3, ("SILVA", "SANTOS", "OLIVEIRA", "SOUZA"), ("PEDRO", "GABRIEL", "LUCAS"), ("ANA", "JULIA", "BEATRIZ")),
+    ("CAN", 3, ("TREMBLAY", "ROY", "GAGNON", "WILSON"), ("LIAM", "NOAH", "ETHAN"), ("OLIVIA", "CHARLOTTE", "EMMA")),
+    ("AUS", 2, ("SMITH", "KELLY", "WHITE", "MARTIN"), ("JACK", "WILLIAM", "THOMAS"), ("MIA", "ZOE", "CHLOE")),
 )
 
 # Mainland mobile number segments (11 digits: segment + 8 digits), all valid for libphonenumber.

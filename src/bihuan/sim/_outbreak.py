@@ -25,6 +25,7 @@ from bihuan.sim._venues import KINDS
 
 SETTINGS = ("index", "household", "venue")
 INDEX, HOUSEHOLD, VENUE = 0, 1, 2
+DEFAULT_INDEX_CASES = 10
 INFECTION_SCHEMA = pa.schema(
     [
         ("infectee_key", pa.int64()),
@@ -56,9 +57,9 @@ def default_lineages(start_date: date) -> tuple[str, ...]:
 class OutbreakParams:
     """Natural history and transmission; every rate is multiplied by ``attack``."""
 
-    index_cases: int = 8
+    index_cases: int = DEFAULT_INDEX_CASES
     attack: float = 1.0
-    household_daily_risk: float = 0.12  # per infectious day and household member
+    household_daily_risk: float = 0.15  # per infectious day and household member
     venue_hourly_rate: tuple[float, ...] = tuple(_VENUE_RATE[k] for k in KINDS)  # infections/h when crowded
     crowd_floor: int = 8  # venue risk is shared among at least this many co-present people
     min_overlap_minutes: int = 15
@@ -113,6 +114,7 @@ def simulate_outbreak(
     index_keys, index_day = _index_cases(population, params.index_cases, seed)
     con = duckdb.connect()
     con.execute("SET threads TO 2")
+    con.execute("SET memory_limit = '2GB'")
     try:
         for day, scan_file in enumerate(scan_day_files):
             rng = stream(seed, f"outbreak.day{day}")
@@ -124,7 +126,7 @@ def simulate_outbreak(
                     "infector": np.full(len(seeded), -1),
                     "setting": np.full(len(seeded), INDEX),
                     "venue": np.full(len(seeded), -1),
-                    "infected_us": day_us + (rng.uniform(8, 20, len(seeded)) * HOUR * 1e6).astype(np.int64),
+                    "infected_us": day_us + rng.integers(8 * 3600, 20 * 3600, len(seeded)) * 1_000_000,
                     "lineage": np.arange(len(seeded)) % len(lineages),
                     "generation": np.zeros(len(seeded)),
                 }
@@ -173,7 +175,7 @@ def _household_events(
     row, member = row[keep], member[keep]
     hit = rng.random(len(row)) < min(1.0, params.household_daily_risk * params.attack)
     row, member = row[hit], member[hit]
-    at_home = day_us + (rng.uniform(18.5, 23.9, len(row)) * HOUR * 1e6).astype(np.int64)
+    at_home = day_us + rng.integers(18 * 3600 + 1800, 24 * 3600 - 600, len(row)) * 1_000_000
     return _events(member, sources[row], cases, HOUSEHOLD, np.full(len(row), -1), at_home)
 
 
@@ -206,7 +208,7 @@ def _venue_events(
     hours = (ov_end - ov_start) / (HOUR * 1e6)
     hazard = params.attack * rate * hours / np.maximum(crowd, params.crowd_floor)
     hit = rng.random(len(hazard)) < -np.expm1(-hazard)
-    when = ov_start + (rng.random(len(hazard)) * (ov_end - ov_start)).astype(np.int64)
+    when = ov_start + (rng.random(len(hazard)) * (ov_end - ov_start)).astype(np.int64) // 1_000_000 * 1_000_000
     source_keys = cases.key[sources]
     by_key = np.argsort(source_keys)
     rows = sources[by_key[np.searchsorted(source_keys[by_key], infector[hit])]]
@@ -316,4 +318,3 @@ def _table(cases: _Cases, start_date: date, lineages: tuple[str, ...]) -> pa.Tab
         },
         schema=INFECTION_SCHEMA,
     )
-

@@ -26,7 +26,7 @@ AGE_GROUP_WEIGHTS = np.array(
     [5.4, 6.3, 5.9, 5.2, 5.3, 6.5, 8.8, 7.0, 6.6, 8.2, 8.6, 7.2, 5.2, 5.0, 3.4, 2.2, 1.5, 0.8, 0.3]
 )
 ADULT_AGE = 18
-FOREIGN_SHARE = 0.003
+FOREIGN_SHARE = 0.003  # of all residents
 
 ROLE_INFANT, ROLE_HOME, ROLE_WORKER, ROLE_STUDENT = 0, 1, 2, 3
 ROLE_NAMES = ("infant", "home", "worker", "student")
@@ -61,7 +61,7 @@ class Population:
 
     def person_building(self) -> np.ndarray:
         """Each person's building index (their minimum unit)."""
-        return self.household_building[self.person_household]
+        return np.asarray(self.household_building[self.person_household])
 
 
 def build_population(people: int, areas: Areas, start_date: date, seed: int) -> tuple[Population, Buildings]:
@@ -77,7 +77,8 @@ def build_population(people: int, areas: Areas, start_date: date, seed: int) -> 
     start_days = (start_date - EPOCH).days
     age_days = np.floor((age + rng.random(people)) * DAYS_PER_YEAR).astype(np.int32)
     birth_days = (start_days - 1 - age_days).astype(np.int32)
-    foreign = (rng.random(people) < FOREIGN_SHARE) & (age >= 20) & (age < 70)
+    working_age = (age >= 20) & (age < 70)  # foreign residents: students, workers, spouses
+    foreign = working_age & (rng.random(people) < FOREIGN_SHARE * people / max(1, int(working_age.sum())))
     birth_days, sequence = _unique_sequences(birth_days, sex_male, foreign)
     population = Population(
         household_start=start,

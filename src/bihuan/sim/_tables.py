@@ -52,14 +52,14 @@ def _text(values: np.ndarray) -> pa.Array:
 
 
 def household_codes(household: np.ndarray) -> pa.Array:
-    """H + 10 digits: the household's index in the district."""
-    return pc.binary_join_element_wise("H", pc.utf8_lpad(_text(household), 10, "0"), "")
+    """H + 10 digits: the household's number in the district (1-based)."""
+    return pc.binary_join_element_wise("H", pc.utf8_lpad(_text(household + 1), 10, "0"), "")
 
 
 def address_codes(population: Population, buildings: Buildings, household: np.ndarray) -> np.ndarray:
     """19-digit dwelling codes: building code + 4-digit dwelling number (int64)."""
     building = population.household_building[household]
-    return buildings.code[building] * 10_000 + population.household_dwelling[household] + 1
+    return np.asarray(buildings.code[building] * 10_000 + population.household_dwelling[household] + 1)
 
 
 def address_chunk(population: Population, buildings: Buildings, areas: Areas, lo: int, hi: int) -> pa.Table:
@@ -134,7 +134,7 @@ def person_chunk(
     mask = pa.array(foreign)
     resident_id = resident_ids(_names.COUNTY[0], birth, sex_male, population.id_sequence[lo:hi])
     name = chinese_names(rng, sex_male)
-    foreign_name, passport, nationality = foreign_identities(rng, key[foreign])
+    foreign_name, passport, nationality = foreign_identities(rng, key[foreign], sex_male[foreign])
     no_text = pa.nulls(hi - lo, pa.string())
     work = routines.work_venue[lo:hi]
     return pa.table(

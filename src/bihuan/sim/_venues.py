@@ -43,9 +43,7 @@ _SPEC: dict[str, tuple[int, int, int, int, str, str]] = {
 CATCHMENT = np.array([_SPEC[k][1] for k in KINDS], dtype=np.int8)
 
 # Where workers work (kind shares); students go to a school in their street.
-WORK_KIND_WEIGHTS = np.array(
-    [0.05, 0.03, 0.02, 0.42, 0.36, 0.03, 0.02, 0.005, 0.003, 0.012, 0.005, 0.008, 0.04]
-)
+WORK_KIND_WEIGHTS = np.array([0.05, 0.03, 0.02, 0.42, 0.36, 0.03, 0.02, 0.005, 0.003, 0.012, 0.005, 0.008, 0.04])
 WORK_NEAR_HOME = 0.6  # share of workers employed in their own street
 BUS_COMMUTERS = {ROLE_WORKER: 0.22, ROLE_STUDENT: 0.15}
 
@@ -69,23 +67,23 @@ class Venues:
         return len(self.kind)
 
     def choose(
-        self, kind: np.ndarray, community: np.ndarray, u: np.ndarray, wander: np.ndarray | None = None
+        self, kind: np.ndarray | int, community: np.ndarray, u: np.ndarray, wander: np.ndarray | None = None
     ) -> np.ndarray:
         """A venue of ``kind`` in the kind's catchment around ``community`` (district-wide if wandering)."""
-        kind = np.broadcast_to(np.asarray(kind, dtype=np.int64), np.shape(community))
-        lo = self.community_offsets[kind, community]
-        hi = self.community_offsets[kind, community + 1]
+        kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), np.shape(community))
+        lo = self.community_offsets[kinds, community]
+        hi = self.community_offsets[kinds, community + 1]
         street = self.community_street[community]
-        level = CATCHMENT[kind]
+        level = CATCHMENT[kinds]
         if wander is not None:
             level = np.where(wander, DISTRICT, level)
         to_street = (level == STREET) | ((level == COMMUNITY) & (hi == lo))
-        lo = np.where(to_street, self.street_offsets[kind, street], lo)
-        hi = np.where(to_street, self.street_offsets[kind, street + 1], hi)
+        lo = np.where(to_street, self.street_offsets[kinds, street], lo)
+        hi = np.where(to_street, self.street_offsets[kinds, street + 1], hi)
         to_district = (level == DISTRICT) | (hi == lo)
-        lo = np.where(to_district, self.kind_offsets[kind], lo)
-        hi = np.where(to_district, self.kind_offsets[kind + 1], hi)
-        return (lo + (u * (hi - lo)).astype(np.int64)).astype(np.int32)
+        lo = np.where(to_district, self.kind_offsets[kinds], lo)
+        hi = np.where(to_district, self.kind_offsets[kinds + 1], hi)
+        return np.asarray(lo + (u * (hi - lo)).astype(np.int64), dtype=np.int32)
 
 
 def build_venues(people: int, areas: Areas, seed: int) -> Venues:
@@ -93,9 +91,9 @@ def build_venues(people: int, areas: Areas, seed: int) -> Venues:
     rng = stream(seed, "venues.places")
     kinds: list[np.ndarray] = []
     communities: list[np.ndarray] = []
-    for index, kind in enumerate(KINDS):  # loops over the 13 kinds
-        count = max(1, round(people / _SPEC[kind][0]))
-        if kind in ("transport_hub", "hospital", "cinema"):
+    for index, name in enumerate(KINDS):  # loops over the 13 kinds
+        count = max(1, round(people / _SPEC[name][0]))
+        if name in ("transport_hub", "hospital", "cinema"):
             urban = np.arange(areas.street_first_community[1])  # the district seat's communities
             chosen = rng.choice(urban, size=count)
         else:
@@ -154,16 +152,22 @@ def assign_routines(population: Population, home_community: np.ndarray, venues: 
     return Routines(work_venue=work_venue, bus_line=bus)
 
 
-def venue_table(venues: Venues, areas: Areas) -> pa.Table:
-    """The venues.parquet table: id, code (场所码), name, kind, community, location, capacity."""
+def venue_table(venues: Venues, areas: Areas, routines: Routines) -> pa.Table:
+    """The venues.parquet table: id, code (场所码), name, kind, community, location, capacity.
+
+    A workplace or school holds at least its staff and pupils, with a fifth to spare.
+    """
     ids = np.arange(len(venues), dtype=np.int32)
+    assigned = routines.work_venue[routines.work_venue >= 0]
+    regulars = np.bincount(assigned, minlength=len(venues))
+    capacity = np.maximum(venues.capacity, np.ceil(regulars * 1.2)).astype(np.int32)
     label = pa.array([_SPEC[k][4] for k in KINDS]).take(pa.array(venues.kind))
     place = pa.array([name[:2] for name in areas.community_name]).take(pa.array(venues.community))
-    ordinal = pc.cast(pa.array(venues.ordinal), pa.string())
+    ordinal = _text(venues.ordinal)
     is_bus = venues.kind == K["bus"]
     name = pc.if_else(
         pa.array(is_bus),
-        pc.binary_join_element_wise(pc.cast(pa.array(ids - venues.kind_offsets[venues.kind] + 1), pa.string()), label, ""),
+        pc.binary_join_element_wise(_text(ids - venues.kind_offsets[venues.kind] + 1), label, ""),
         pc.binary_join_element_wise(place, label, pc.if_else(pa.array(venues.ordinal > 1), ordinal, ""), ""),
     )
     return pa.table(
@@ -177,6 +181,10 @@ def venue_table(venues: Venues, areas: Areas) -> pa.Table:
             "community_code": pc.cast(pa.array(areas.community_code[venues.community]), pa.string()),
             "lat": pa.array(venues.lat),
             "lon": pa.array(venues.lon),
-            "capacity": pa.array(venues.capacity),
+            "capacity": pa.array(capacity),
         }
     )
+
+
+def _text(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bihuan.sim.district import DEFAULT_INDEX_CASES, generate_district
+from bihuan.sim._outbreak import DEFAULT_INDEX_CASES
+from bihuan.sim.district import generate_district
 
 sim_app = typer.Typer(help="Synthetic districts and outbreaks (模拟) for demos, drills and benchmarks.")
 

@@ -45,15 +45,17 @@ def _levels(database: Database) -> dict[JurisdictionLevel, list[Jurisdiction]]:
 
 
 def _demo_users(by_level: dict[JurisdictionLevel, list[Jurisdiction]]) -> list[tuple[str, Role, Jurisdiction]]:
-    """One user per role; the city sees all, counties and a community see their own subtree."""
+    """One user per role; the city sees all, a county, two streets and a community see their own subtree."""
     city = by_level[JurisdictionLevel.CITY][0]
-    county, other_county = by_level[JurisdictionLevel.COUNTY][0], by_level[JurisdictionLevel.COUNTY][-1]
-    community = next(c for c in by_level[JurisdictionLevel.COMMUNITY] if c.path.startswith(county.path))
+    county = by_level[JurisdictionLevel.COUNTY][0]
+    streets = [s for s in by_level[JurisdictionLevel.STREET] if s.path.startswith(county.path)]
+    community = next(c for c in by_level[JurisdictionLevel.COMMUNITY] if c.path.startswith(streets[0].path))
     return [
         ("admin", Role.ADMIN, by_level[JurisdictionLevel.PROVINCE][0]),
         ("commander", Role.COMMANDER, city),
         ("county-commander", Role.COMMANDER, county),
-        ("other-county-commander", Role.COMMANDER, other_county),
+        ("street-commander", Role.COMMANDER, streets[0]),
+        ("other-street-commander", Role.COMMANDER, streets[-1]),
         ("investigator", Role.INVESTIGATOR, county),
         ("lab", Role.LAB, city),
         ("transfer", Role.TRANSFER, city),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,29 +19,28 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bihuan.sim._geography import build_areas, jurisdiction_table
+from bihuan.sim._geography import Areas, Buildings, build_areas, jurisdiction_table
 from bihuan.sim._identity import PhoneBook
-from bihuan.sim._outbreak import SETTINGS, OutbreakParams, simulate_outbreak
-from bihuan.sim._population import EPOCH, build_population
-from bihuan.sim._progress import ProgressCallback, reporter
+from bihuan.sim._outbreak import DEFAULT_INDEX_CASES, SETTINGS, OutbreakParams, simulate_outbreak
+from bihuan.sim._population import EPOCH, Population, build_population
+from bihuan.sim._progress import ProgressCallback, Reporter, Step, reporter
 from bihuan.sim._random import stream
 from bihuan.sim._scans import DAY_US, PING_SCHEMA, SCAN_SCHEMA, DayPlan, plan_day, plan_pings
 from bihuan.sim._tables import address_chunk, household_chunk, person_chunk
-from bihuan.sim._venues import assign_routines, build_venues, venue_table
+from bihuan.sim._venues import Routines, Venues, assign_routines, build_venues, venue_table
 
 GENERATOR_VERSION = "1.0"
 """Bump when a change alters the generated output (and update tests/sim/baseline.json)."""
 
 CHUNK_PEOPLE = 250_000
-"""People per chunk; fixed, because the random streams are named per chunk."""
+"""People (or households) per chunk; fixed, because random streams are named per chunk."""
 
 COMPRESSION = "zstd"
-DEFAULT_INDEX_CASES = 8
 
 
 @dataclass(frozen=True, slots=True)
 class DistrictManifest:
-    """What was generated: the files, their row counts and the outbreak's size."""
+    """What was generated: where the files are, their row counts and the outbreak's size."""
 
     out_dir: Path
     seed: int
@@ -76,11 +76,12 @@ class DistrictManifest:
 
     @property
     def scans(self) -> Path:
+        """The hive-partitioned scan logs: scans/day=YYYY-MM-DD/part-*.parquet."""
         return self.out_dir / "scans"
 
     @property
     def pings(self) -> Path | None:
-        return self.out_dir / "pings" if self.counts.get("pings") else None
+        return self.out_dir / "pings" if "pings" in self.counts else None
 
     @property
     def infections(self) -> Path:
@@ -91,6 +92,7 @@ class DistrictManifest:
         return self.out_dir / "manifest.json"
 
     def to_json(self) -> dict[str, Any]:
+        """The content of manifest.json."""
         return {
             "generator_version": self.generator_version,
             "seed": self.seed,
@@ -105,6 +107,18 @@ class DistrictManifest:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _World:
+    """Everything drawn before the scans: places, people, venues and routines."""
+
+    areas: Areas
+    population: Population
+    buildings: Buildings
+    venues: Venues
+    routines: Routines
+    home_community: np.ndarray
+
+
 def generate_district(
     out_dir: Path,
     *,
@@ -115,102 +129,32 @@ def generate_district(
     pings: bool = False,
     index_cases: int = DEFAULT_INDEX_CASES,
     attack: float = 1.0,
-    ping_interval_minutes: int = 20,
+    ping_interval_minutes: int = 30,
     progress: bool | ProgressCallback = True,
 ) -> DistrictManifest:
-    """Generate the district, its residents, venues, scan logs and outbreak truth under ``out_dir``."""
-    if people < 10:
-        raise ValueError("people must be at least 10")
-    if days < 1:
-        raise ValueError("days must be at least 1")
-    if index_cases < 0 or attack < 0:
-        raise ValueError("index_cases and attack must not be negative")
+    """Generate the district, its residents, venues, scan logs and outbreak truth under ``out_dir``.
+
+    ``progress`` is True for a Rich progress bar, False for silence, or a callback
+    ``(step, done, total)``. Existing scans/, pings/ and outbreak/ directories are replaced.
+    """
+    if people < 10 or days < 1 or index_cases < 0 or attack < 0 or ping_interval_minutes < 1:
+        raise ValueError("need people >= 10, days >= 1, index_cases >= 0, attack >= 0, ping interval >= 1")
     began = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("scans", "pings", "outbreak"):
         shutil.rmtree(out_dir / stale, ignore_errors=True)
-    counts: dict[str, int] = {}
     params = OutbreakParams(index_cases=index_cases, attack=attack)
-    chunks = [(lo, min(lo + CHUNK_PEOPLE, people)) for lo in range(0, people, CHUNK_PEOPLE)]
     with reporter(progress) as report:
-        setup = report.step("District and residents", 3 + len(chunks))
-        areas = build_areas(people, seed)
-        population, buildings = build_population(people, areas, start_date, seed)
-        counts["jurisdictions"] = _write(jurisdiction_table(areas, buildings), out_dir / "jurisdictions.parquet")
-        venues = build_venues(people, areas, seed)
-        counts["venues"] = _write(venue_table(venues, areas), out_dir / "venues.parquet")
-        home_community = buildings.community[population.person_building()]
-        routines = assign_routines(population, home_community, venues, seed)
-        setup.advance()
-        house_chunks = [(lo, min(lo + CHUNK_PEOPLE, population.households)) for lo in range(0, population.households, CHUNK_PEOPLE)]
-        counts["addresses"] = _write_chunks(
-            out_dir / "addresses.parquet", (address_chunk(population, buildings, areas, lo, hi) for lo, hi in house_chunks)
+        world, counts = _write_registers(out_dir, people, seed, start_date, report)
+        day_files, scan_counts = _write_scans(
+            out_dir, world, seed, days, start_date, ping_interval_minutes if pings else None, report
         )
-        setup.advance()
-        counts["households"] = _write_chunks(
-            out_dir / "households.parquet", (household_chunk(population, buildings, lo, hi) for lo, hi in house_chunks)
-        )
-        setup.advance()
-        phones = PhoneBook(seed)
-        counts["persons"] = _write_chunks(
-            out_dir / "persons.parquet",
-            (
-                _advanced(setup, person_chunk(population, buildings, areas, routines, phones, lo, hi, seed, i))
-                for i, (lo, hi) in enumerate(chunks)
-            ),
-        )
-        plans = [
-            DayPlan(
-                person_key=np.arange(lo, hi, dtype=np.int64),
-                role=population.role[lo:hi],
-                age=population.age[lo:hi],
-                work_venue=routines.work_venue[lo:hi],
-                bus_line=routines.bus_line[lo:hi],
-                home_community=home_community[lo:hi],
-            )
-            for lo, hi in chunks
-        ]
-        scan_step = report.step("Venue scans" + (" and pings" if pings else ""), days * len(chunks))
-        day_files: list[Path] = []
-        counts["scans"] = counts["pings"] = 0
-        start_us = (start_date - EPOCH).days * DAY_US
-        for day in range(days):
-            today = start_date + timedelta(days=day)
-            day_dir = f"day={today.isoformat()}"
-            day_files.append(out_dir / "scans" / day_dir / "part-00000.parquet")
-            scan_writer = _writer(day_files[-1], SCAN_SCHEMA)
-            ping_writer = _writer(out_dir / "pings" / day_dir / "part-00000.parquet", PING_SCHEMA) if pings else None
-            for index, plan in enumerate(plans):
-                rng = stream(seed, f"scans.day{day}.chunk{index}")
-                rows = plan_day(plan, venues, today.weekday(), rng)
-                who, venue, t_in, t_out = rows
-                day_us = start_us + day * DAY_US
-                scan_writer.write_table(
-                    pa.table(
-                        {
-                            "person_key": pa.array(plan.person_key[who]),
-                            "venue_id": pa.array(venue),
-                            "time_in": pa.array(day_us + t_in * 1_000_000, type=pa.timestamp("us")),
-                            "time_out": pa.array(day_us + t_out * 1_000_000, type=pa.timestamp("us")),
-                        },
-                        schema=SCAN_SCHEMA,
-                    )
-                )
-                counts["scans"] += len(who)
-                if ping_writer is not None:
-                    counts["pings"] += _write_pings(
-                        ping_writer, plan, rows, population, buildings, venues, ping_interval_minutes, day_us, seed, day, index
-                    )
-                scan_step.advance()
-            scan_writer.close()
-            if ping_writer is not None:
-                ping_writer.close()
+        counts.update(scan_counts)
         outbreak_step = report.step("Outbreak", days)
         infections = simulate_outbreak(
-            population, venues.kind, day_files, start_date, seed, params, outbreak_step.advance
+            world.population, world.venues.kind, day_files, start_date, seed, params, outbreak_step.advance
         )
-    (out_dir / "outbreak").mkdir(exist_ok=True)
     counts["infections"] = _write(infections, out_dir / "outbreak" / "infections.parquet")
     settings = infections.column("setting").to_pylist()
     manifest = DistrictManifest(
@@ -229,19 +173,139 @@ def generate_district(
             "min_venue_overlap_minutes": params.min_overlap_minutes,
             "ping_interval_minutes": ping_interval_minutes if pings else None,
             "chunk_people": CHUNK_PEOPLE,
-            "households": population.households,
-            "foreigners": int(population.foreign.sum()),
-            "scans_per_person_day": round(counts["scans"] / (people * days), 3),
+            "foreigners": int(world.population.foreign.sum()),
+            "mean_household_size": round(people / world.population.households, 4),
+            "scans_per_person_day": round(counts["scans"] / (people * days), 4),
         },
     )
     manifest.manifest.write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n", "utf-8")
     return manifest
 
 
+def _write_registers(
+    out_dir: Path, people: int, seed: int, start_date: date, report: Reporter
+) -> tuple[_World, dict[str, int]]:
+    """Draw the world and write jurisdictions, venues, addresses, households and persons."""
+    person_chunks = _chunks(people)
+    step = report.step("District and residents", 3 + len(person_chunks))
+    areas = build_areas(people, seed)
+    population, buildings = build_population(people, areas, start_date, seed)
+    venues = build_venues(people, areas, seed)
+    home_community = buildings.community[population.person_building()]
+    routines = assign_routines(population, home_community, venues, seed)
+    world = _World(areas, population, buildings, venues, routines, home_community)
+    counts = {
+        "jurisdictions": _write(jurisdiction_table(areas, buildings), out_dir / "jurisdictions.parquet"),
+        "venues": _write(venue_table(venues, areas, routines), out_dir / "venues.parquet"),
+    }
+    step.advance()
+    house_chunks = _chunks(population.households)
+    counts["addresses"] = _write_chunks(
+        out_dir / "addresses.parquet",
+        (address_chunk(population, buildings, areas, lo, hi) for lo, hi in house_chunks),
+    )
+    step.advance()
+    counts["households"] = _write_chunks(
+        out_dir / "households.parquet", (household_chunk(population, buildings, lo, hi) for lo, hi in house_chunks)
+    )
+    step.advance()
+    phones = PhoneBook(seed)
+    counts["persons"] = _write_chunks(
+        out_dir / "persons.parquet",
+        (
+            _advancing(step, person_chunk(population, buildings, areas, routines, phones, lo, hi, seed, index))
+            for index, (lo, hi) in enumerate(person_chunks)
+        ),
+    )
+    return world, counts
+
+
+def _write_scans(
+    out_dir: Path,
+    world: _World,
+    seed: int,
+    days: int,
+    start_date: date,
+    ping_interval: int | None,
+    report: Reporter,
+) -> tuple[list[Path], dict[str, int]]:
+    """Write one scan file (and optionally one ping file) per day, one row group per chunk of people."""
+    plans = [_day_plan(world, lo, hi) for lo, hi in _chunks(world.population.size)]
+    step = report.step("Venue scans" + (" and pings" if ping_interval else ""), days * len(plans))
+    counts = {"scans": 0} | ({"pings": 0} if ping_interval else {})
+    day_files: list[Path] = []
+    for day in range(days):
+        today = start_date + timedelta(days=day)
+        day_us = ((today - EPOCH).days) * DAY_US
+        partition = f"day={today.isoformat()}"
+        day_files.append(out_dir / "scans" / partition / "part-00000.parquet")
+        scan_writer = _writer(day_files[-1], SCAN_SCHEMA)
+        ping_file = out_dir / "pings" / partition / "part-00000.parquet"
+        ping_writer = _writer(ping_file, PING_SCHEMA) if ping_interval else None
+        for index, plan in enumerate(plans):
+            rows = plan_day(plan, world.venues, today.weekday(), stream(seed, f"scans.day{day}.chunk{index}"))
+            who, venue, t_in, t_out = rows
+            scans = {
+                "person_key": pa.array(plan.person_key[who]),
+                "venue_id": pa.array(venue),
+                "time_in": pa.array(day_us + t_in * 1_000_000, type=pa.timestamp("us")),
+                "time_out": pa.array(day_us + t_out * 1_000_000, type=pa.timestamp("us")),
+            }
+            scan_writer.write_table(pa.table(scans, schema=SCAN_SCHEMA))
+            counts["scans"] += len(who)
+            if ping_writer is not None and ping_interval is not None:
+                rng = stream(seed, f"pings.day{day}.chunk{index}")
+                counts["pings"] += _write_pings(ping_writer, world, plan, rows, ping_interval, day_us, rng)
+            step.advance()
+        scan_writer.close()
+        if ping_writer is not None:
+            ping_writer.close()
+    return day_files, counts
+
+
+def _day_plan(world: _World, lo: int, hi: int) -> DayPlan:
+    return DayPlan(
+        person_key=np.arange(lo, hi, dtype=np.int64),
+        role=world.population.role[lo:hi],
+        age=world.population.age[lo:hi],
+        work_venue=world.routines.work_venue[lo:hi],
+        bus_line=world.routines.bus_line[lo:hi],
+        home_community=world.home_community[lo:hi],
+    )
+
+
+def _write_pings(
+    writer: pq.ParquetWriter,
+    world: _World,
+    plan: DayPlan,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    interval: int,
+    day_us: int,
+    rng: np.random.Generator,
+) -> int:
+    population, buildings = world.population, world.buildings
+    building = population.household_building[population.person_household[plan.person_key]]
+    who, ts, lat, lon = plan_pings(
+        plan, rows, buildings.lat[building], buildings.lon[building], world.venues, interval, rng
+    )
+    pings = {
+        "person_key": pa.array(plan.person_key[who]),
+        "ts": pa.array(day_us + ts * 1_000_000, type=pa.timestamp("us")),
+        "lat": pa.array(lat),
+        "lon": pa.array(lon),
+    }
+    writer.write_table(pa.table(pings, schema=PING_SCHEMA))
+    return len(who)
+
+
+def _chunks(total: int) -> list[tuple[int, int]]:
+    return [(lo, min(lo + CHUNK_PEOPLE, total)) for lo in range(0, total, CHUNK_PEOPLE)]
+
+
 def _write(table: pa.Table, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression=COMPRESSION)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
@@ -249,7 +313,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     return pq.ParquetWriter(path, schema, compression=COMPRESSION)
 
 
-def _write_chunks(path: Path, tables: Any) -> int:
+def _write_chunks(path: Path, tables: Iterable[pa.Table]) -> int:
     """Stream tables into one Parquet file (one row group per chunk)."""
     writer: pq.ParquetWriter | None = None
     rows = 0
@@ -263,36 +327,6 @@ def _write_chunks(path: Path, tables: Any) -> int:
     return rows
 
 
-def _advanced(step: Any, table: pa.Table) -> pa.Table:
+def _advancing(step: Step, table: pa.Table) -> pa.Table:
     step.advance()
     return table
-
-
-def _write_pings(
-    writer: pq.ParquetWriter,
-    plan: DayPlan,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    population: Any,
-    buildings: Any,
-    venues: Any,
-    interval: int,
-    day_us: int,
-    seed: int,
-    day: int,
-    chunk: int,
-) -> int:
-    building = population.household_building[population.person_household[plan.person_key]]
-    rng = stream(seed, f"pings.day{day}.chunk{chunk}")
-    who, ts, lat, lon = plan_pings(plan, rows, buildings.lat[building], buildings.lon[building], venues, interval, rng)
-    writer.write_table(
-        pa.table(
-            {
-                "person_key": pa.array(plan.person_key[who]),
-                "ts": pa.array(day_us + ts * 1_000_000, type=pa.timestamp("us")),
-                "lat": pa.array(lat),
-                "lon": pa.array(lon),
-            },
-            schema=PING_SCHEMA,
-        )
-    )
-    return len(who)
