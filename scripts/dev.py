@@ -35,7 +35,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> int:
 
 def ensure_environment() -> None:
     """Create .venv and install the package with its dev extras, again only when pyproject.toml changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (this script is what an older Python runs first)
         sys.exit("Bihuan needs Python 3.11 or newer")
     fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == fingerprint:

@@ -17,6 +17,7 @@ from bihuan.core.errors import BihuanError, FieldError
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
 from bihuan.protocol import load_profile
+from bihuan.web.formatting import set_display_timezone
 from bihuan.web.static import mount_static
 
 API_ROUTERS = (auth_router, people_router, audit_router)
@@ -33,6 +34,7 @@ def create_app(
     app.state.database = database or Database(settings.resolved_database_url)
     app.state.clock = clock or SystemClock()
     app.state.profile = load_profile(settings.profile)
+    set_display_timezone(settings.timezone)
     for router in API_ROUTERS:
         app.include_router(router)
     for router in PAGE_ROUTERS:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
@@ -22,8 +23,18 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file in data_dir.")
     profile: str = Field(default="cn-8th-2021", description="Protocol profile: a shipped name or a TOML path.")
     lang: Literal["zh-CN", "en"] = "zh-CN"
+    timezone: str = Field(default="Asia/Shanghai", description="IANA zone that pages show times in.")
     secret_key: str = DEVELOPMENT_SECRET
     session_hours: int = Field(default=12, gt=0, description="How long a login session lasts.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

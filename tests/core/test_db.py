@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
@@ -24,13 +25,13 @@ def moments(database: Database):  # type: ignore[no-untyped-def]
         table.drop(database.engine)
 
 
-def test_sqlite_connections_run_in_wal_mode_with_foreign_keys_on(database: Database) -> None:
-    if database.dialect != "sqlite":
-        pytest.skip("SQLite pragmas")
+def test_sqlite_connections_run_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'pragmas.sqlite3'}")
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    database.dispose()
 
 
 def test_a_dangling_foreign_key_is_refused(database: Database) -> None:

@@ -44,8 +44,11 @@ def live_server(database: Database, clock: SimulatedClock, tmp_path: Path) -> It
     """The platform served on 127.0.0.1 for the length of one test."""
     settings = Settings(data_dir=tmp_path / "data", database_url=database.url)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, database=database, clock=clock), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database=database, clock=clock), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

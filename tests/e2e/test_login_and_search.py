@@ -14,7 +14,10 @@ pytestmark = pytest.mark.browser
 
 
 def test_investigator_logs_in_and_finds_a_person_by_resident_id(
-    database: Database, clock: SimulatedClock, live_server: str, page  # type: ignore[no-untyped-def]
+    database: Database,
+    clock: SimulatedClock,
+    live_server: str,
+    page,  # type: ignore[no-untyped-def]
 ) -> None:
     district = make_district(database, clock)
     resident_id = new_resident_id()
@@ -47,7 +50,10 @@ def test_investigator_logs_in_and_finds_a_person_by_resident_id(
 
 
 def test_the_language_switch_turns_the_pages_into_english(
-    database: Database, clock: SimulatedClock, live_server: str, page  # type: ignore[no-untyped-def]
+    database: Database,
+    clock: SimulatedClock,
+    live_server: str,
+    page,  # type: ignore[no-untyped-def]
 ) -> None:
     page.goto(f"{live_server}/login")
     assert page.locator("h1").inner_text() == "登录"

@@ -106,8 +106,9 @@ def login(ctx: Ctx, username: str, password: str, *, hours: int) -> tuple[str, U
             expires_at=now + timedelta(hours=hours),
         )
     )
+    as_user = Ctx(session=ctx.session, clock=ctx.clock, actor=actor_for(ctx, user))
     record(
-        ctx,
+        as_user,
         EventKind.USER_LOGGED_IN,
         jurisdiction_id=user.jurisdiction_id,
         subject_type="user",

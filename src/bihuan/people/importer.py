@@ -205,7 +205,7 @@ def _outside_scope_codes(ctx: Ctx, model: type[Address] | type[Household], found
     """The codes among those found whose address or household lies outside the actor's subtree."""
     if not ctx.actor.jurisdiction_path or not found:
         return set()
-    ids, visible = sorted(found.values()), set()
+    ids, visible = sorted(found.values()), set[int]()
     for start in range(0, len(ids), _CHUNK):
         stmt = select(model.id).where(model.id.in_(ids[start : start + _CHUNK]))
         visible.update(ctx.session.scalars(service.in_scope(ctx, stmt, model.jurisdiction_id)))

@@ -12,12 +12,21 @@ import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
 
 from bihuan.web.i18n import babel_locale
 
 MISSING = "—"
+_display_zone: dt.tzinfo = ZoneInfo("Asia/Shanghai")
+
+
+def set_display_timezone(name: str) -> None:
+    """The zone pages show times in (BIHUAN_TIMEZONE); the database keeps UTC."""
+    global _display_zone
+    _display_zone = ZoneInfo(name)
+
 
 Number = int | float | Decimal
 
@@ -27,14 +36,15 @@ def format_datetime(
 ) -> str:
     """A date and time, e.g. ``2024年5月1日 14:30:00`` (zh-CN) or ``May 1, 2024, 2:30:00 PM`` (en).
 
-    ``format`` is ``short``, ``medium``, ``long`` or a CLDR pattern; ``tzinfo`` converts an aware
-    value to that zone first (a naive value is shown as it is).
+    ``format`` is ``short``, ``medium``, ``long`` or a CLDR pattern; an aware value is converted to
+    ``tzinfo``, by default the display zone (a naive value is shown as it is).
     """
     if value is None:
         return MISSING
     if isinstance(value, str):
         return value
-    return dates.format_datetime(value, format=format, tzinfo=tzinfo, locale=babel_locale(language))
+    zone = tzinfo or (_display_zone if value.tzinfo is not None else None)
+    return dates.format_datetime(value, format=format, tzinfo=zone, locale=babel_locale(language))
 
 
 def format_date(value: dt.date | None, language: str, format: str = "medium") -> str:
