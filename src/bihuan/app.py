@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +30,13 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests and drills hand in their own database and (simulated) clock."""
     settings = settings or get_settings()
-    app = FastAPI(title="Bihuan 闭环", version="0.1.0", description="Outbreak response command platform")
+    app = FastAPI(
+        title="Bihuan 闭环",
+        version="0.1.0",
+        description="Outbreak response command platform",
+        docs_url=None,  # served below from vendored Swagger UI: nothing is fetched from a CDN
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url)
     app.state.clock = clock or SystemClock()
@@ -39,10 +46,22 @@ def create_app(
         app.include_router(router)
     for router in PAGE_ROUTERS:
         app.include_router(router)
+    app.add_api_route("/docs", _api_docs, include_in_schema=False)
     mount_static(app)
     app.add_exception_handler(BihuanError, _bihuan_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     return app
+
+
+async def _api_docs() -> Response:
+    """OpenAPI docs with the vendored Swagger UI."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Bihuan 闭环 API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+    )
 
 
 def _wants_html(request: Request) -> bool:

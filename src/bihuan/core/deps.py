@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 
 from bihuan.core.auth import actor_for, user_for_token
+from bihuan.core.auth_models import User
+from bihuan.core.choices import Role
 from bihuan.core.clock import Clock
 from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, NotFound
+from bihuan.people.models import Jurisdiction
 
 SESSION_COOKIE = "bihuan_session"
 
@@ -40,6 +45,23 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+@dataclass(frozen=True, slots=True)
+class SignedInUser:
+    """What the pages show of the user (plain data: it outlives the request's session)."""
+
+    username: str
+    display_name: str
+    role: Role
+    jurisdiction_name: str | None
+
+
+def _signed_in(ctx: Ctx, user: User) -> SignedInUser:
+    place = None
+    if user.jurisdiction_id is not None:
+        place = ctx.session.scalar(select(Jurisdiction.name).where(Jurisdiction.id == user.jurisdiction_id))
+    return SignedInUser(user.username, user.display_name, Role(user.role), place)
+
+
 def _context(request: Request, *, anonymous: bool) -> Iterator[Ctx]:
     database = get_database(request)
     with database.session() as session:
@@ -58,8 +80,7 @@ def _context(request: Request, *, anonymous: bool) -> Iterator[Ctx]:
             yield ctx
             return
         ctx = Ctx(session=session, clock=ctx.clock, actor=actor_for(ctx, user))
-        session.expunge(user)  # the pages read it after a rollback too (an error page), which would expire it
-        request.state.user = user
+        request.state.user = _signed_in(ctx, user)
         yield ctx
 
 

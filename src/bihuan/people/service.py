@@ -34,6 +34,7 @@ from bihuan.people.schemas import (
 from bihuan.people.validation import clean_identity, normalise_phone
 
 T = TypeVar("T")
+C = TypeVar("C", Jurisdiction, Address, Household, Venue)
 
 
 # -- scope ---------------------------------------------------------------------------------------
@@ -74,6 +75,25 @@ def _page(session: Session, stmt: Select[Any], page: Page) -> tuple[list[Any], i
     return rows, count
 
 
+def _add_coded(ctx: Ctx, row: C, event: EventKind, subject_type: str, **payload: Any) -> C:
+    """Store a new row whose `code` must be unique, with its creation event."""
+    model = type(row)
+    if ctx.session.scalar(select(model.id).where(model.code == row.code)) is not None:
+        raise Conflict(f"code: {subject_type} {row.code} exists")
+    ctx.session.add(row)
+    ctx.session.flush()
+    place = row.id if isinstance(row, Jurisdiction) else row.jurisdiction_id
+    record(
+        ctx,
+        event,
+        jurisdiction_id=place,
+        subject_type=subject_type,
+        subject_id=row.id,
+        payload={"code": row.code, **payload},
+    )
+    return row
+
+
 # -- jurisdictions -------------------------------------------------------------------------------
 
 
@@ -90,21 +110,9 @@ def create_jurisdiction(ctx: Ctx, data: JurisdictionCreate) -> Jurisdiction:
         if JurisdictionLevel(parent.level).depth + 1 != level.depth:
             raise FieldError("level", f"a {level.value} cannot sit directly under a {parent.level}")
         path = f"{parent.path}{data.code}/"
-    if ctx.session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == data.code)) is not None:
-        raise Conflict(f"code: jurisdiction {data.code} exists")
     node = Jurisdiction(**data.model_dump(), path=path)
     node.level = level.value
-    ctx.session.add(node)
-    ctx.session.flush()
-    record(
-        ctx,
-        EventKind.JURISDICTION_CREATED,
-        jurisdiction_id=node.id,
-        subject_type="jurisdiction",
-        subject_id=node.id,
-        payload={"code": node.code, "name": node.name, "level": node.level},
-    )
-    return node
+    return _add_coded(ctx, node, EventKind.JURISDICTION_CREATED, "jurisdiction", name=node.name, level=node.level)
 
 
 def list_jurisdictions(
@@ -144,20 +152,7 @@ def jurisdictions_by_code(ctx: Ctx, codes: set[str]) -> dict[str, Jurisdiction]:
 def create_address(ctx: Ctx, data: AddressCreate) -> Address:
     require(ctx.actor, Permission.WRITE_PEOPLE)
     _visible_jurisdiction(ctx, data.jurisdiction_id)
-    if ctx.session.scalar(select(Address.id).where(Address.code == data.code)) is not None:
-        raise Conflict(f"code: address {data.code} exists")
-    address = Address(**data.model_dump())
-    ctx.session.add(address)
-    ctx.session.flush()
-    record(
-        ctx,
-        EventKind.ADDRESS_CREATED,
-        jurisdiction_id=address.jurisdiction_id,
-        subject_type="address",
-        subject_id=address.id,
-        payload={"code": address.code},
-    )
-    return address
+    return _add_coded(ctx, Address(**data.model_dump()), EventKind.ADDRESS_CREATED, "address")
 
 
 def get_address(ctx: Ctx, address_id: int) -> Address:
@@ -169,20 +164,7 @@ def create_household(ctx: Ctx, data: HouseholdCreate) -> Household:
     _visible_jurisdiction(ctx, data.jurisdiction_id)
     if data.address_id is not None:
         _check_reference(ctx, Address, data.address_id, "address_id")
-    if ctx.session.scalar(select(Household.id).where(Household.code == data.code)) is not None:
-        raise Conflict(f"code: household {data.code} exists")
-    household = Household(**data.model_dump())
-    ctx.session.add(household)
-    ctx.session.flush()
-    record(
-        ctx,
-        EventKind.HOUSEHOLD_CREATED,
-        jurisdiction_id=household.jurisdiction_id,
-        subject_type="household",
-        subject_id=household.id,
-        payload={"code": household.code},
-    )
-    return household
+    return _add_coded(ctx, Household(**data.model_dump()), EventKind.HOUSEHOLD_CREATED, "household")
 
 
 def get_household(ctx: Ctx, household_id: int) -> Household:
@@ -394,21 +376,9 @@ def reveal_identity(ctx: Ctx, person_id: int, reason: str) -> PersonIdentityReve
 def create_venue(ctx: Ctx, data: VenueCreate) -> Venue:
     require(ctx.actor, Permission.WRITE_VENUES)
     _visible_jurisdiction(ctx, data.jurisdiction_id)
-    if ctx.session.scalar(select(Venue.id).where(Venue.code == data.code)) is not None:
-        raise Conflict(f"code: venue {data.code} exists")
     venue = Venue(**data.model_dump())
     venue.kind = data.kind.value
-    ctx.session.add(venue)
-    ctx.session.flush()
-    record(
-        ctx,
-        EventKind.VENUE_CREATED,
-        jurisdiction_id=venue.jurisdiction_id,
-        subject_type="venue",
-        subject_id=venue.id,
-        payload={"code": venue.code, "kind": venue.kind},
-    )
-    return venue
+    return _add_coded(ctx, venue, EventKind.VENUE_CREATED, "venue", kind=venue.kind)
 
 
 def get_venue(ctx: Ctx, venue_id: int) -> Venue:

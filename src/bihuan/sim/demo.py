@@ -79,7 +79,7 @@ def create_demo_users(database: Database) -> list[DemoLogin]:
                     password=DEMO_PASSWORD,
                     role=role,
                     jurisdiction_id=place.id,
-                    display_name=f"{role.label_zh} · {place.name}",
+                    display_name=username,
                 )
             logins.append(DemoLogin(username, DEMO_PASSWORD, role.value, role.label_zh, place.name))
     return logins
