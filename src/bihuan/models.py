@@ -3,16 +3,39 @@
 from bihuan.core.auth_models import User, UserSession
 from bihuan.core.db import Base
 from bihuan.core.events import Event
-from bihuan.people.models import Address, Household, ImportReport, Jurisdiction, Person, Venue
+from bihuan.core.import_reports import ImportReport
+from bihuan.people.models import Address, Household, Jurisdiction, Person, Venue
+from bihuan.screening.models import (
+    Campaign,
+    CampaignUnit,
+    Case,
+    Confirmation,
+    KeyPopulationMember,
+    LabResult,
+    Retest,
+    Sample,
+    SamplingSite,
+    Tube,
+)
 
 __all__ = [
     "Address",
     "Base",
+    "Campaign",
+    "CampaignUnit",
+    "Case",
+    "Confirmation",
     "Event",
     "Household",
     "ImportReport",
     "Jurisdiction",
+    "KeyPopulationMember",
+    "LabResult",
     "Person",
+    "Retest",
+    "Sample",
+    "SamplingSite",
+    "Tube",
     "User",
     "UserSession",
     "Venue",

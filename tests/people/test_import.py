@@ -19,9 +19,10 @@ from bihuan.core.choices import EventKind, Role
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
 from bihuan.core.events import Event
+from bihuan.core.import_reports import ImportReport
 from bihuan.core.resident_id import check_character, make_resident_id
 from bihuan.people import importer
-from bihuan.people.models import ImportReport, Person
+from bihuan.people.models import Person
 
 Headers = dict[str, str]
 HEADER = ["resident_id", "name", "sex", "birth_date", "phone", "jurisdiction_code", "household_code"]

@@ -22,10 +22,11 @@ from bihuan.core.context import Ctx
 from bihuan.core.db import Database
 from bihuan.core.errors import FieldError, NotFound
 from bihuan.core.events import make_event, record, record_many
+from bihuan.core.import_reports import ImportReport
 from bihuan.core.permissions import Permission, require
 from bihuan.people import service
 from bihuan.people.choices import ImportKind, ImportStatus
-from bihuan.people.models import Address, Household, ImportReport, Jurisdiction, Person
+from bihuan.people.models import Address, Household, Jurisdiction, Person
 from bihuan.people.validation import PersonIdentity, clean_identity
 
 COLUMNS = (

@@ -1,14 +1,13 @@
-"""Tables of the register (人员库): jurisdictions, addresses, households, persons, venues, import reports."""
+"""Tables of the register (人员库): jurisdictions, addresses, households, persons, venues."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bihuan.core.db import Base, JsonDoc, UTCDateTime
+from bihuan.core.db import Base, UTCDateTime
 
 
 class Jurisdiction(Base):
@@ -95,25 +94,3 @@ class Venue(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     capacity: Mapped[int | None] = mapped_column(Integer)
-
-
-class ImportReport(Base):
-    """What one bulk import did: rows stored, unchanged and rejected, each rejection with row, field, reason."""
-
-    __tablename__ = "import_reports"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    filename: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    rows_total: Mapped[int] = mapped_column(Integer, default=0)
-    rows_created: Mapped[int] = mapped_column(Integer, default=0)
-    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
-    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))

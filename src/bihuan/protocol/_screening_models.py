@@ -20,6 +20,7 @@ class RoundRules(ProfileModel):
     large_city_deadline_hours: PositiveInt
     delineated_area_deadline_hours: PositiveInt | None = None
     min_early_rounds: PositiveInt
+    clean_rounds: PositiveInt  # consecutive all-negative rounds that make a unit "clean" (连续三轮阴性)
 
 
 class CadenceRules(ProfileModel):

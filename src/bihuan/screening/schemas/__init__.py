@@ -1,0 +1,1 @@
+"""API shapes of fast testing, one module per concept."""
