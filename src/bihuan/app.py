@@ -17,9 +17,9 @@ from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, FieldError
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
+from bihuan.protocol import load_profile
 from bihuan.screening.api import router as screening_router
 from bihuan.screening.pages import router as screening_pages
-from bihuan.protocol import load_profile
 from bihuan.web.formatting import set_display_timezone
 from bihuan.web.static import mount_static
 

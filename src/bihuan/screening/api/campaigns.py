@@ -1,0 +1,7 @@
+"""HTTP API of fast testing: campaigns."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

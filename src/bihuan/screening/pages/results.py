@@ -1,0 +1,7 @@
+"""Pages of fast testing: results."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
