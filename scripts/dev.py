@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".bihuan-installed"
-MYPY_STRICT = ["src/bihuan/protocol", "src/bihuan/core/resident_id.py"]
+MYPY_STRICT = ["src/bihuan/protocol", "src/bihuan/assessment", "src/bihuan/core/resident_id.py"]
 
 
 def _python() -> str:

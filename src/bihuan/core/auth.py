@@ -36,21 +36,28 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _jurisdiction_path(ctx: Ctx, jurisdiction_id: int | None) -> str:
+def _jurisdiction(ctx: Ctx, jurisdiction_id: int | None) -> tuple[str, str]:
+    """The path and name of a jurisdiction ("" and "" for province-wide users)."""
     if jurisdiction_id is None:
-        return ""
-    from bihuan.people.service import jurisdiction_path  # the register owns the tree
+        return "", ""
+    from bihuan.people.service import jurisdiction_path_and_name  # the register owns the tree
 
-    return jurisdiction_path(ctx, jurisdiction_id)
+    return jurisdiction_path_and_name(ctx, jurisdiction_id)
+
+
+def _jurisdiction_path(ctx: Ctx, jurisdiction_id: int | None) -> str:
+    return _jurisdiction(ctx, jurisdiction_id)[0]
 
 
 def actor_for(ctx: Ctx, user: User) -> Actor:
+    path, name = _jurisdiction(ctx, user.jurisdiction_id)
     return Actor(
         user_id=user.id,
         username=user.username,
         role=Role(user.role),
         jurisdiction_id=user.jurisdiction_id,
-        jurisdiction_path=_jurisdiction_path(ctx, user.jurisdiction_id),
+        jurisdiction_path=path,
+        jurisdiction_name=name,
     )
 
 

@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     CONFIRMATION_OPENED = "confirmation_opened"
     CASE_NOT_CONFIRMED = "case_not_confirmed"
     KEY_POPULATION_ENROLLED = "key_population_enrolled"
+    KEY_POPULATION_ENDED = "key_population_ended"
     POOL_POSITIVE = "pool_positive"
     CONTROLLED_IN_PLACE = "controlled_in_place"
     RETEST_SAMPLED = "retest_sampled"

@@ -19,6 +19,7 @@ class Actor:
     role: Role
     jurisdiction_id: int | None
     jurisdiction_path: str  # "" sees everything; "33/3306/330604/" sees that county's subtree
+    jurisdiction_name: str = ""
 
     def sees(self, jurisdiction_path: str) -> bool:
         return jurisdiction_path.startswith(self.jurisdiction_path)

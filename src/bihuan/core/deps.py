@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
 from bihuan.core.auth import actor_for, user_for_token
 from bihuan.core.auth_models import User
@@ -16,7 +15,6 @@ from bihuan.core.clock import Clock
 from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, NotFound
-from bihuan.people.models import Jurisdiction
 
 SESSION_COOKIE = "bihuan_session"
 
@@ -56,10 +54,7 @@ class SignedInUser:
 
 
 def _signed_in(ctx: Ctx, user: User) -> SignedInUser:
-    place = None
-    if user.jurisdiction_id is not None:
-        place = ctx.session.scalar(select(Jurisdiction.name).where(Jurisdiction.id == user.jurisdiction_id))
-    return SignedInUser(user.username, user.display_name, Role(user.role), place)
+    return SignedInUser(user.username, user.display_name, Role(user.role), ctx.actor.jurisdiction_name or None)
 
 
 def _context(request: Request, *, anonymous: bool) -> Iterator[Ctx]:

@@ -18,6 +18,11 @@ class Permission(StrEnum):
     WRITE_VENUES = "write_venues"
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
+    PLAN_SCREENING = "plan_screening"  # create and close testing rounds, add sampling sites
+    SAMPLE = "sample"  # open tubes and scan people into them
+    RECORD_RESULTS = "record_results"  # upload and read lab results
+    FOLLOW_UP = "follow_up"  # positive-pool re-tests and confirmations lists, re-test sampling
+    DECIDE_CASES = "decide_cases"  # confirm a case, an asymptomatic infection, or exclude
 
 
 _EVERYONE = {Permission.READ_PEOPLE}
@@ -31,14 +36,28 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.REVEAL_IDENTITY,
             Permission.WRITE_VENUES,
             Permission.READ_AUDIT,
+            Permission.PLAN_SCREENING,
+            Permission.SAMPLE,
+            Permission.RECORD_RESULTS,
+            Permission.FOLLOW_UP,
+            Permission.DECIDE_CASES,
         }
     ),
-    Role.INVESTIGATOR: frozenset(_EVERYONE | {Permission.WRITE_PEOPLE, Permission.REVEAL_IDENTITY}),
-    Role.LAB: frozenset(_EVERYONE),
+    Role.INVESTIGATOR: frozenset(
+        _EVERYONE | {Permission.WRITE_PEOPLE, Permission.REVEAL_IDENTITY, Permission.FOLLOW_UP, Permission.DECIDE_CASES}
+    ),
+    Role.LAB: frozenset(_EVERYONE | {Permission.SAMPLE, Permission.RECORD_RESULTS, Permission.FOLLOW_UP}),
     Role.TRANSFER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY}),
     Role.SITE_MANAGER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY}),
     Role.COMMUNITY_WORKER: frozenset(
-        _EVERYONE | {Permission.WRITE_PEOPLE, Permission.REVEAL_IDENTITY, Permission.WRITE_VENUES}
+        _EVERYONE
+        | {
+            Permission.WRITE_PEOPLE,
+            Permission.REVEAL_IDENTITY,
+            Permission.WRITE_VENUES,
+            Permission.SAMPLE,
+            Permission.FOLLOW_UP,
+        }
     ),
     Role.ANALYST: frozenset(_EVERYONE | {Permission.READ_AUDIT}),
 }

@@ -49,10 +49,16 @@ def in_scope(ctx: Ctx, stmt: Select[Any], jurisdiction_column: Any) -> Select[An
 
 
 def jurisdiction_path(ctx: Ctx, jurisdiction_id: int) -> str:
-    path = ctx.session.scalar(select(Jurisdiction.path).where(Jurisdiction.id == jurisdiction_id))
-    if path is None:
+    return jurisdiction_path_and_name(ctx, jurisdiction_id)[0]
+
+
+def jurisdiction_path_and_name(ctx: Ctx, jurisdiction_id: int) -> tuple[str, str]:
+    row = ctx.session.execute(
+        select(Jurisdiction.path, Jurisdiction.name).where(Jurisdiction.id == jurisdiction_id)
+    ).first()
+    if row is None:
         raise FieldError("jurisdiction_id", f"jurisdiction {jurisdiction_id} does not exist")
-    return path
+    return row.path, row.name
 
 
 def _visible_jurisdiction(ctx: Ctx, jurisdiction_id: int, field: str = "jurisdiction_id") -> Jurisdiction:
