@@ -45,21 +45,22 @@ def test_init_creates_the_sqlite_database_in_the_data_dir(data_dir: Path) -> Non
 
 
 def test_demo_loads_a_district_with_one_login_per_role_and_a_second_run_adds_nothing(data_dir: Path) -> None:
-    first = runner.invoke(app, ["demo", "--people", "3000", "--no-serve"])
+    first = runner.invoke(app, ["demo", "--people", "1500", "--no-serve"])
     assert first.exit_code == 0, first.output
     persons, users = _count(data_dir, Person), _count(data_dir, User)
-    assert persons == 3000
+    assert persons == 1500
     assert users >= 8
     for username in ("admin", "commander", "investigator", "lab", "transfer", "site-manager", "analyst"):
         assert username in first.output
+    assert "Demo round DEMO-R1" in first.output and "cases confirmed" in first.output
 
-    second = runner.invoke(app, ["demo", "--people", "3000", "--no-serve"])
+    second = runner.invoke(app, ["demo", "--people", "1500", "--no-serve"])
     assert second.exit_code == 0, second.output
     assert (_count(data_dir, Person), _count(data_dir, User)) == (persons, users)
 
 
 def test_import_persons_reports_bad_rows_and_stores_the_rest(data_dir: Path, tmp_path: Path) -> None:
-    assert runner.invoke(app, ["demo", "--people", "1000", "--no-serve"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "--people", "1000", "--no-serve", "--no-round"]).exit_code == 0
     database = Database(f"sqlite:///{data_dir / 'bihuan.sqlite3'}")
     with database.session() as session:
         building = session.scalars(select(Jurisdiction.code).where(Jurisdiction.level == "building")).first()

@@ -155,13 +155,23 @@ def demo(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Load the demo, print the logins, do not serve.")
     ] = False,
+    testing_round: Annotated[
+        bool, typer.Option("--round/--no-round", help="Run a demo testing round with planted positives.")
+    ] = True,
 ) -> None:
     """Generate a synthetic district, load it, create one demo user per role, print the logins and serve."""
     from bihuan.sim.demo import prepare_demo
 
     database = _database()
     database.migrate()
-    logins = prepare_demo(database, get_settings().data_dir / "demo", people=people, seed=seed, console=console)
+    logins = prepare_demo(
+        database,
+        get_settings().data_dir / "demo",
+        people=people,
+        seed=seed,
+        console=console,
+        testing_round=testing_round,
+    )
     table = Table(title="Demo logins")
     for column in ("username", "password", "role", "jurisdiction"):
         table.add_column(column)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import select
 
+from bihuan.config import get_settings
 from bihuan.core import auth
 from bihuan.core.auth_models import User
 from bihuan.core.choices import Role
@@ -17,7 +19,9 @@ from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.people.choices import JurisdictionLevel
 from bihuan.people.models import Jurisdiction
+from bihuan.protocol import load_profile
 from bihuan.sim.load import load_district
+from bihuan.sim.testing_round import run_demo_round
 
 DEMO_PASSWORD = "bihuan-demo-2021"
 
@@ -93,8 +97,10 @@ def _generated(directory: Path, people: int, seed: int) -> bool:
     return bool(facts.get("people") == people and facts.get("seed") == seed)
 
 
-def prepare_demo(database: Database, directory: Path, *, people: int, seed: int, console: Console) -> list[DemoLogin]:
-    """Generate (once) and load (idempotently) a district, then make the demo users."""
+def prepare_demo(
+    database: Database, directory: Path, *, people: int, seed: int, console: Console, testing_round: bool = True
+) -> list[DemoLogin]:
+    """Generate (once) and load (idempotently) a district, make the demo users, run a demo testing round."""
     from bihuan.sim import generate_district
 
     if not _generated(directory, people, seed):
@@ -108,4 +114,28 @@ def prepare_demo(database: Database, directory: Path, *, people: int, seed: int,
         f"Register: {summary.persons_created:,} persons added, {summary.persons_unchanged:,} already there, "
         f"{summary.jurisdictions:,} jurisdictions and {summary.venues:,} venues added."
     )
-    return create_demo_users(database)
+    logins = create_demo_users(database)
+    if testing_round:
+        _demo_round(database, directory, console)
+    return logins
+
+
+def _demo_round(database: Database, directory: Path, console: Console) -> None:
+    """One testing round with planted positives, run to cases, ending a few hours before now."""
+    settings = get_settings()
+    start = datetime.now(UTC) - timedelta(hours=12)
+    with console.status("Running a demo testing round ...") as status:
+        summary = run_demo_round(
+            database,
+            directory,
+            load_profile(settings.profile),
+            timezone=settings.timezone,
+            start=start,
+            step=lambda what: status.update(f"Demo round: {what} ..."),
+        )
+    if summary is not None:
+        console.print(
+            f"Demo round {summary.campaign_code}: {summary.sampled:,} sampled in {summary.tubes:,} tubes, "
+            f"{summary.positive_pools} positive pools, {summary.controlled} people controlled and re-tested, "
+            f"{summary.cases} cases confirmed."
+        )

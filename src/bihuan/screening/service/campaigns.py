@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, distinct, exists, func, select, true
+from sqlalchemy import ColumnElement, Select, case, distinct, exists, func, literal, select, true
 from sqlalchemy.orm import aliased
 
 from bihuan.core.choices import EventKind
@@ -339,13 +339,16 @@ class UnitOf:
 
 def unit_of_place(ctx: Ctx, campaign_id: int, jurisdiction_id: int) -> UnitOf | None:
     """The unit of the round whose subtree holds this jurisdiction, or None (units never overlap)."""
-    unit_place = aliased(Jurisdiction)
-    place = aliased(Jurisdiction)
+    path = ctx.session.scalar(select(Jurisdiction.path).where(Jurisdiction.id == jurisdiction_id))
+    return None if path is None else unit_of_path(ctx, campaign_id, path)
+
+
+def unit_of_path(ctx: Ctx, campaign_id: int, path: str) -> UnitOf | None:
+    """The unit of the round whose subtree holds the place with this materialised path."""
     row = ctx.session.execute(
         select(CampaignUnit.id, CampaignUnit.jurisdiction_id, CampaignUnit.pool_size, CampaignUnit.area_kind)
-        .join(unit_place, unit_place.id == CampaignUnit.jurisdiction_id)
-        .join(place, place.path.startswith(unit_place.path))
-        .where(CampaignUnit.campaign_id == campaign_id, place.id == jurisdiction_id)
+        .join(Jurisdiction, Jurisdiction.id == CampaignUnit.jurisdiction_id)
+        .where(CampaignUnit.campaign_id == campaign_id, literal(path).startswith(Jurisdiction.path))
     ).first()
     return None if row is None else UnitOf(row[0], row[1], row[2], AreaKind(row[3]))
 

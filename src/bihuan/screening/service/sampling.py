@@ -191,7 +191,7 @@ def scan_person(ctx: Ctx, tube_id: int, resident_id: str) -> ScanOutcome:
     if tube.campaign_id is None or tube.site_id is None:
         raise NotFound(f"tube {tube_id} not found")
     campaign = campaigns.get_campaign(ctx, tube.campaign_id)
-    person_id, home_id, _path, _name = _person_in_scope(ctx, resident_id)
+    person_id, home_id, home_path, _name = _person_in_scope(ctx, resident_id)
     again = ctx.session.scalar(select(Sample).where(Sample.tube_id == tube.id, Sample.person_id == person_id))
     if again is not None:
         return ScanOutcome(again, tube, _fill(ctx, tube.id), created=False)
@@ -199,7 +199,7 @@ def scan_person(ctx: Ctx, tube_id: int, resident_id: str) -> ScanOutcome:
     if tube.closed_at is not None:
         raise TubeClosed(tube, fill)
     campaigns.require_running(ctx, campaign)
-    if campaigns.unit_of_place(ctx, campaign.id, home_id) is None:
+    if campaigns.unit_of_path(ctx, campaign.id, home_path) is None:
         raise FieldError("resident_id", f"this person is registered outside the units of campaign {campaign.code}")
     first = ctx.session.scalar(
         select(Sample)
