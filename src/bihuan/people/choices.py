@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from bihuan.protocol.choices import VenueKind
 
-__all__ = ["ImportKind", "ImportStatus", "JurisdictionLevel", "Sex", "VenueKind"]
+__all__ = ["ImportKind", "JurisdictionLevel", "Sex", "VenueKind"]
 
 
 class JurisdictionLevel(StrEnum):
@@ -31,8 +31,3 @@ class Sex(StrEnum):
 
 class ImportKind(StrEnum):
     PERSONS = "persons"
-
-
-class ImportStatus(StrEnum):
-    COMPLETED = "completed"
-    FAILED = "failed"

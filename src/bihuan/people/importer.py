@@ -19,13 +19,12 @@ from sqlalchemy import insert, select, update
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
-from bihuan.core.db import Database
 from bihuan.core.errors import FieldError, NotFound
 from bihuan.core.events import make_event, record, record_many
-from bihuan.core.import_reports import ImportReport
+from bihuan.core.import_reports import ImportReport, finish_report, keep_failed_report, start_report
 from bihuan.core.permissions import Permission, require
 from bihuan.people import service
-from bihuan.people.choices import ImportKind, ImportStatus
+from bihuan.people.choices import ImportKind
 from bihuan.people.models import Address, Household, Jurisdiction, Person
 from bihuan.people.validation import PersonIdentity, clean_identity
 
@@ -350,17 +349,7 @@ def _update_if_changed(ctx: Ctx, person: Person, values: dict[str, Any], report:
 def import_persons(ctx: Ctx, filename: str, content: bytes, *, progress: Progress | None = None) -> ImportReport:
     """Import a CSV or XLSX of persons in one transaction; returns the kept report."""
     require(ctx.actor, Permission.IMPORT_PEOPLE)
-    report = ImportReport(
-        kind=ImportKind.PERSONS.value,
-        filename=filename[:255],
-        sha256=hashlib.sha256(content).hexdigest(),
-        status=ImportStatus.COMPLETED.value,
-        started_at=ctx.clock.now(),
-        actor_id=ctx.actor.user_id,
-        jurisdiction_id=ctx.actor.jurisdiction_id,
-        rows_updated=0,
-        rows_unchanged=0,
-    )
+    report = start_report(ctx, ImportKind.PERSONS.value, filename, hashlib.sha256(content).hexdigest())
     try:
         outcome = _validate(ctx, filename, content)
         ctx.session.add(report)
@@ -368,12 +357,9 @@ def import_persons(ctx: Ctx, filename: str, content: bytes, *, progress: Progres
         _store(ctx, outcome, report, progress)
     except Exception as error:
         ctx.session.rollback()
-        _keep_failed_report(ctx, report, error)
+        keep_failed_report(ctx, report, error)
         raise
-    report.rows_total = outcome.total
-    report.errors = sorted(outcome.errors, key=lambda e: e["row"])
-    report.rows_rejected = len(report.errors)
-    report.finished_at = ctx.clock.now()
+    finish_report(ctx, report, total=outcome.total, errors=outcome.errors)
     record(
         ctx,
         EventKind.IMPORT_COMPLETED,
@@ -389,28 +375,6 @@ def import_persons(ctx: Ctx, filename: str, content: bytes, *, progress: Progres
     )
     ctx.session.flush()
     return report
-
-
-def _keep_failed_report(ctx: Ctx, report: ImportReport, error: Exception) -> None:
-    """Write the failed report in a transaction of its own, so the failure itself is kept."""
-    database: Database | None = ctx.session.info.get("database")
-    if database is None:
-        return
-    reason = f"{error.field}: {error.reason}" if isinstance(error, FieldError) else type(error).__name__
-    with database.session() as session:
-        session.add(
-            ImportReport(
-                kind=report.kind,
-                filename=report.filename,
-                sha256=report.sha256,
-                status=ImportStatus.FAILED.value,
-                started_at=report.started_at,
-                finished_at=ctx.clock.now(),
-                actor_id=report.actor_id,
-                jurisdiction_id=report.jurisdiction_id,
-                errors=[{"row": 0, "field": "file", "reason": reason}],
-            )
-        )
 
 
 def get_report(ctx: Ctx, report_id: int) -> ImportReport:

@@ -25,12 +25,10 @@ from sqlalchemy import func, select, update
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
-from bihuan.core.db import Database
 from bihuan.core.errors import FieldError, NotFound
 from bihuan.core.events import record
-from bihuan.core.import_reports import ImportReport
+from bihuan.core.import_reports import ImportReport, finish_report, keep_failed_report, start_report
 from bihuan.core.permissions import Permission, require
-from bihuan.people.choices import ImportStatus
 from bihuan.people.schemas import Page
 from bihuan.screening.choices import TestResult, TubeKind
 from bihuan.screening.engine import LabRow, ResultRef, StoreOutcome, store_results
@@ -250,23 +248,6 @@ def _zone(timezone: str | tzinfo) -> tzinfo:
     return ZoneInfo(timezone) if isinstance(timezone, str) else timezone
 
 
-def _new_report(ctx: Ctx, filename: str, digest: str) -> ImportReport:
-    return ImportReport(
-        kind=LAB_RESULTS,
-        filename=filename[:255],
-        sha256=digest,
-        status=ImportStatus.COMPLETED.value,
-        started_at=ctx.clock.now(),
-        actor_id=ctx.actor.user_id,
-        jurisdiction_id=ctx.actor.jurisdiction_id,
-        rows_created=0,
-        rows_updated=0,
-        rows_unchanged=0,
-        rows_rejected=0,
-        errors=[],
-    )
-
-
 def _store(ctx: Ctx, report: ImportReport, outcome: _Outcome) -> tuple[StoreOutcome, FollowUpSummary]:
     stored = store_results(ctx.session, outcome.rows, recorded_at=ctx.clock.now(), upload_id=report.id)
     for row_no, old in stored.conflicts:
@@ -274,12 +255,9 @@ def _store(ctx: Ctx, report: ImportReport, outcome: _Outcome) -> tuple[StoreOutc
             row_no, "result", f"already recorded as {old} for this tube, lab and run; a correction needs a new run_id"
         )
     summary = follow_up(ctx, stored.to_follow)
-    report.rows_total = outcome.total
     report.rows_created = stored.created
     report.rows_unchanged = len(stored.unchanged)
-    report.errors = sorted(outcome.errors, key=lambda e: (e["row"], e["field"]))
-    report.rows_rejected = len(report.errors)
-    report.finished_at = ctx.clock.now()
+    finish_report(ctx, report, total=outcome.total, errors=outcome.errors)
     record(
         ctx,
         EventKind.LAB_RESULT_RECORDED,
@@ -303,7 +281,7 @@ def _store(ctx: Ctx, report: ImportReport, outcome: _Outcome) -> tuple[StoreOutc
 
 def _ingest(ctx: Ctx, filename: str, digest: str, read: Any, timezone: str | tzinfo) -> ImportReport:
     require(ctx.actor, Permission.RECORD_RESULTS)
-    report = _new_report(ctx, filename, digest)
+    report = start_report(ctx, LAB_RESULTS, filename, digest)
     try:
         outcome = _Outcome()
         _check(ctx, read(outcome), _zone(timezone), outcome)
@@ -312,7 +290,7 @@ def _ingest(ctx: Ctx, filename: str, digest: str, read: Any, timezone: str | tzi
         _store(ctx, report, outcome)
     except Exception as error:
         ctx.session.rollback()
-        _keep_failed_report(ctx, report, error)
+        keep_failed_report(ctx, report, error)
         raise
     return report
 
@@ -339,20 +317,6 @@ def record_results(
             yield number, [item.get(name) for name in COLUMNS]
 
     return _ingest(ctx, source, digest, read, timezone)
-
-
-def _keep_failed_report(ctx: Ctx, report: ImportReport, error: Exception) -> None:
-    """Write the failed report in a transaction of its own, so the failure itself is kept."""
-    database: Database | None = ctx.session.info.get("database")
-    if database is None:
-        return
-    reason = f"{error.field}: {error.reason}" if isinstance(error, FieldError) else type(error).__name__
-    with database.session() as session:
-        failed = _new_report(ctx, report.filename, report.sha256)
-        failed.status = ImportStatus.FAILED.value
-        failed.finished_at = ctx.clock.now()
-        failed.errors = [{"row": 0, "field": "file", "reason": reason}]
-        session.add(failed)
 
 
 # -- reading back -----------------------------------------------------------------------------------
