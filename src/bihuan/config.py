@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai", description="IANA zone that pages show times in.")
     secret_key: str = DEVELOPMENT_SECRET
     session_hours: int = Field(default=12, gt=0, description="How long a login session lasts.")
+    spark_master: str = Field(
+        default="local[2]", description="Spark master for the contact engine's Spark backend (local[N] or a cluster)."
+    )
 
     @field_validator("timezone")
     @classmethod

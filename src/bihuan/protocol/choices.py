@@ -182,3 +182,21 @@ class LoopStage(StrEnum):
     IDENTIFIED_TO_QUEUED = "identified_to_queued"
     QUEUED_TO_ARRIVED = "queued_to_arrived"
     ARRIVED_TO_ISOLATED = "arrived_to_isolated"
+
+
+VENUE_SETTINGS: dict[VenueKind, frozenset[ContactSetting]] = {
+    VenueKind.OFFICE: frozenset({ContactSetting.ENCLOSED_WORKSPACE}),
+    VenueKind.FACTORY: frozenset({ContactSetting.ENCLOSED_WORKSPACE}),
+    VenueKind.WORKSHOP: frozenset({ContactSetting.ENCLOSED_WORKSPACE}),
+    VenueKind.SCHOOL: frozenset({ContactSetting.ENCLOSED_WORKSPACE}),
+    VenueKind.CLASSROOM: frozenset({ContactSetting.ENCLOSED_WORKSPACE}),
+    VenueKind.RESTAURANT: frozenset({ContactSetting.SHARED_MEAL}),
+    VenueKind.CANTEEN: frozenset({ContactSetting.CANTEEN, ContactSetting.SHARED_MEAL}),
+    VenueKind.ENTERTAINMENT: frozenset({ContactSetting.ENTERTAINMENT, ContactSetting.SOCIAL_ACTIVITY}),
+    VenueKind.CINEMA: frozenset({ContactSetting.ENTERTAINMENT, ContactSetting.SOCIAL_ACTIVITY}),
+    VenueKind.GYM: frozenset({ContactSetting.ENTERTAINMENT, ContactSetting.SOCIAL_ACTIVITY}),
+    VenueKind.LIFT: frozenset({ContactSetting.LIFT}),
+    VenueKind.BUS: frozenset({ContactSetting.VEHICLE}),
+}
+"""The contact settings a venue kind stands for (场所类型对应的接触情形): a profile's contact rules name settings,
+the register names venue kinds; shops, markets and hubs stand for no close-contact setting."""
