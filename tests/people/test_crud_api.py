@@ -8,15 +8,12 @@ tests of the verbs it supports. List endpoints have a pinned number of SQL state
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
-from tests.factories import login, make_user
+from tests.factories import count_statements, login, make_user
 from tests.people.scenario import TwoCounties, make_two_counties
 
 from bihuan.core.choices import Role
@@ -25,21 +22,6 @@ from bihuan.core.db import Database
 from bihuan.core.resident_id import make_resident_id
 
 Headers = dict[str, str]
-
-
-@contextmanager
-def count_statements(database: Database) -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
 
 
 class Resource:

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from tests.factories import context, make_district, make_person
-from tests.people.test_crud_api import count_statements
+from tests.factories import context, count_statements, make_district, make_person
 from tests.screening.campaign_factories import add_site, cn8, create_round, make_round, register
 
 from bihuan.core.choices import EventKind, Role

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.factories import login, make_user, new_resident_id
-from tests.people.test_crud_api import count_statements
+from tests.factories import count_statements, login, make_user, new_resident_id
 from tests.screening.campaign_factories import Round, cheap_argon2, make_round  # noqa: F401
 
 from bihuan.core.choices import Role

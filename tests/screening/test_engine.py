@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event, func, select
-from tests.factories import context, make_district
+from sqlalchemy import func, select
+from tests.factories import context, count_statements, make_district
 from tests.screening.lab_factories import ZONE, lab_csv, make_people, make_tube, result_row
 
 from bihuan.core.clock import SimulatedClock
@@ -15,20 +11,6 @@ from bihuan.core.db import Database
 from bihuan.people.schemas import Page
 from bihuan.screening.models import LabResult
 from bihuan.screening.service import followup, results
-
-
-@contextmanager
-def counted(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
 
 
 def test_a_round_is_stored_in_a_fixed_number_of_statements(database: Database, clock: SimulatedClock) -> None:
@@ -40,7 +22,7 @@ def test_a_round_is_stored_in_a_fixed_number_of_statements(database: Database, c
     for name, tubes, extra in (("small", small, 20), ("large", large, 600)):
         rows = [result_row(t.barcode, "positive", run_id=name) for t in tubes]
         rows += [result_row(f"{name}-{i}", run_id=name) for i in range(extra)]  # held: tubes not known
-        with counted(database) as statements, context(database, clock) as ctx:
+        with count_statements(database) as statements, context(database, clock) as ctx:
             report = results.ingest_lab_file(ctx, f"{name}.csv", lab_csv(rows), timezone=ZONE)
         assert report.rows_created == extra + 1
         sizes[name] = len(statements)
@@ -57,7 +39,7 @@ def test_the_follow_up_lists_cost_a_fixed_number_of_queries(database: Database, 
     for tube in (first, second):
         with context(database, clock) as ctx:
             results.ingest_lab_file(ctx, "lab.csv", lab_csv([result_row(tube.barcode, "positive")]), timezone=ZONE)
-        with counted(database) as statements, context(database, clock) as ctx:
+        with count_statements(database) as statements, context(database, clock) as ctx:
             rows, _ = followup.list_retests(ctx, Page(page=1, page_size=50))
         counts.append((len(rows), len(statements)))
     assert [n for n, _ in counts] == [2, 10]

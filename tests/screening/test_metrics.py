@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import DRILL_START
-from tests.factories import context, login, make_user
-from tests.people.test_crud_api import count_statements
+from tests.factories import context, count_statements, login, make_user
 from tests.screening.test_metrics_world import World, cheap_argon2  # noqa: F401 (fixture)
 
 from bihuan.core.choices import Role
