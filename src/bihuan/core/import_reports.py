@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bihuan.core.choices import EventKind
 from bihuan.core.db import Base, JsonDoc, UTCDateTime
 from bihuan.core.errors import FieldError
+from bihuan.core.events import record
 
 if TYPE_CHECKING:
     from bihuan.core.context import Ctx
@@ -63,12 +65,28 @@ def start_report(ctx: Ctx, kind: str, filename: str, content_sha256: str) -> Imp
     )
 
 
-def finish_report(ctx: Ctx, report: ImportReport, *, total: int, errors: list[dict[str, Any]]) -> None:
-    """Close a report: the rows read and every rejection, ordered by row then field."""
+def finish_report(
+    ctx: Ctx, report: ImportReport, event: EventKind, *, total: int, errors: list[dict[str, Any]], **facts: Any
+) -> None:
+    """Close a report (rows read, every rejection ordered by row then field) and record its completion event."""
     report.rows_total = total
     report.errors = sorted(errors, key=lambda e: (e["row"], e["field"]))
     report.rows_rejected = len(report.errors)
     report.finished_at = ctx.clock.now()
+    record(
+        ctx,
+        event,
+        jurisdiction_id=ctx.actor.jurisdiction_id,
+        subject_type="import_report",
+        subject_id=report.id,
+        payload={
+            "filename": report.filename,
+            "created": report.rows_created,
+            "rejected": report.rows_rejected,
+            **facts,
+        },
+    )
+    ctx.session.flush()
 
 
 def keep_failed_report(ctx: Ctx, report: ImportReport, error: Exception) -> None:

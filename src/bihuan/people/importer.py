@@ -359,21 +359,9 @@ def import_persons(ctx: Ctx, filename: str, content: bytes, *, progress: Progres
         ctx.session.rollback()
         keep_failed_report(ctx, report, error)
         raise
-    finish_report(ctx, report, total=outcome.total, errors=outcome.errors)
-    record(
-        ctx,
-        EventKind.IMPORT_COMPLETED,
-        jurisdiction_id=ctx.actor.jurisdiction_id,
-        subject_type="import_report",
-        subject_id=report.id,
-        payload={
-            "filename": report.filename,
-            "created": report.rows_created,
-            "updated": report.rows_updated,
-            "rejected": report.rows_rejected,
-        },
+    finish_report(
+        ctx, report, EventKind.IMPORT_COMPLETED, total=outcome.total, errors=outcome.errors, updated=report.rows_updated
     )
-    ctx.session.flush()
     return report
 
 

@@ -26,7 +26,6 @@ from sqlalchemy import func, select, update
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
 from bihuan.core.errors import FieldError, NotFound
-from bihuan.core.events import record
 from bihuan.core.import_reports import ImportReport, finish_report, keep_failed_report, start_report
 from bihuan.core.permissions import Permission, require
 from bihuan.people.schemas import Page
@@ -257,25 +256,18 @@ def _store(ctx: Ctx, report: ImportReport, outcome: _Outcome) -> tuple[StoreOutc
     summary = follow_up(ctx, stored.to_follow)
     report.rows_created = stored.created
     report.rows_unchanged = len(stored.unchanged)
-    finish_report(ctx, report, total=outcome.total, errors=outcome.errors)
-    record(
+    finish_report(
         ctx,
+        report,
         EventKind.LAB_RESULT_RECORDED,
-        jurisdiction_id=ctx.actor.jurisdiction_id,
-        subject_type="import_report",
-        subject_id=report.id,
-        payload={
-            "filename": report.filename,
-            "created": stored.created,
-            "unchanged": report.rows_unchanged,
-            "rejected": report.rows_rejected,
-            "held": stored.held,
-            "positive": stored.positive,
-            "controlled": summary.controlled,
-            "confirmations": summary.confirmations,
-        },
+        total=outcome.total,
+        errors=outcome.errors,
+        unchanged=report.rows_unchanged,
+        held=stored.held,
+        positive=stored.positive,
+        controlled=summary.controlled,
+        confirmations=summary.confirmations,
     )
-    ctx.session.flush()
     return stored, summary
 
 
