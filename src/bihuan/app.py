@@ -7,6 +7,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
+import bihuan.subscribers  # noqa: F401  (the loop's event subscribers)
 from bihuan.audit.api import router as audit_router
 from bihuan.audit.pages import router as audit_pages
 from bihuan.config import Settings, get_settings
@@ -17,14 +18,18 @@ from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, FieldError
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
-from bihuan.protocol import load_profile
+from bihuan.protocol import ProtocolProfile, load_profile
 from bihuan.screening.api import router as screening_router
 from bihuan.screening.pages import router as screening_pages
+from bihuan.tracing.api import router as tracing_router
+from bihuan.tracing.pages import router as tracing_pages
+from bihuan.tracing.service.runtime import TracingRuntime, configure
+from bihuan.tracing.sources import ScanStore
 from bihuan.web.formatting import set_display_timezone
 from bihuan.web.static import mount_static
 
-API_ROUTERS = (auth_router, people_router, audit_router, screening_router)
-PAGE_ROUTERS = (auth_pages, people_pages, audit_pages, screening_pages)
+API_ROUTERS = (auth_router, people_router, audit_router, screening_router, tracing_router)
+PAGE_ROUTERS = (auth_pages, people_pages, audit_pages, screening_pages, tracing_pages)
 
 
 def create_app(
@@ -44,6 +49,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.profile = load_profile(settings.profile)
     set_display_timezone(settings.timezone)
+    configure(app.state.database, tracing_runtime(settings, app.state.profile))
     for router in API_ROUTERS:
         app.include_router(router)
     for router in PAGE_ROUTERS:
@@ -53,6 +59,16 @@ def create_app(
     app.add_exception_handler(BihuanError, _bihuan_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     return app
+
+
+def tracing_runtime(settings: Settings, profile: ProtocolProfile) -> TracingRuntime:
+    """Tracing's wiring for this deployment: its profile, the scan store under the data dir, its zone."""
+    return TracingRuntime(
+        profile=profile,
+        store=ScanStore.under(settings.data_dir),
+        timezone=settings.timezone,
+        spark_master=settings.spark_master,
+    )
 
 
 async def _api_docs() -> Response:

@@ -38,6 +38,8 @@ app.add_typer(_sim_app(), name="sim")
 
 
 def _database() -> Database:
+    import bihuan.subscribers  # noqa: F401  (the loop's reactions run for what the CLI changes too)
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Database(settings.resolved_database_url)

@@ -17,6 +17,7 @@ from bihuan.screening.models import (
     SamplingSite,
     Tube,
 )
+from bihuan.tracing.models import Investigation, TracedContact, TracingRun, TrajectoryVisit, TransmissionLink
 
 __all__ = [
     "Address",
@@ -28,6 +29,7 @@ __all__ = [
     "Event",
     "Household",
     "ImportReport",
+    "Investigation",
     "Jurisdiction",
     "KeyPopulationMember",
     "LabResult",
@@ -35,6 +37,10 @@ __all__ = [
     "Retest",
     "Sample",
     "SamplingSite",
+    "TracedContact",
+    "TracingRun",
+    "TrajectoryVisit",
+    "TransmissionLink",
     "Tube",
     "User",
     "UserSession",

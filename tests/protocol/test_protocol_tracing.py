@@ -1,20 +1,24 @@
-"""Tracing rules (快流调): exposure windows, vehicles, venues, spatiotemporal companions and clusters."""
+"""Tracing rules (快流调): exposure windows, vehicles, venues, spatiotemporal companions, incubation and clusters."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
+import bihuan.protocol as protocol
 from bihuan.core.errors import FieldError
 from bihuan.protocol import (
     CaseFacts,
     ExposureWindow,
+    ProfileError,
     Seat,
     VehicleKind,
     VenueKind,
     close_contact_window,
     companion_rule,
+    incubation_window,
     is_cluster,
     is_companion,
     load_profile,
@@ -139,3 +143,56 @@ def test_a_companion_shares_a_cell_more_than_ten_minutes_within_fourteen_days_wh
 def test_five_linked_cases_make_a_cluster() -> None:
     assert not is_cluster(4, EIGHTH)
     assert is_cluster(5, EIGHTH)
+
+
+def test_8th_edition_infection_lies_1_to_14_days_before_onset_mostly_3_to_7() -> None:
+    assert incubation_window(date(2021, 12, 15), EIGHTH) == (date(2021, 12, 1), date(2021, 12, 14))
+    assert incubation_window(date(2021, 12, 15), EIGHTH, typical=True) == (date(2021, 12, 8), date(2021, 12, 12))
+
+
+def test_9th_edition_omicron_is_mostly_2_to_4_days_within_the_same_outer_range() -> None:
+    assert incubation_window(date(2022, 7, 15), NINTH) == (date(2022, 7, 1), date(2022, 7, 14))
+    assert incubation_window(date(2022, 7, 15), NINTH, typical=True) == (date(2022, 7, 11), date(2022, 7, 13))
+
+
+def test_the_incubation_window_crosses_month_and_year_ends() -> None:
+    assert incubation_window(date(2022, 1, 3), EIGHTH) == (date(2021, 12, 20), date(2022, 1, 2))
+
+
+SHIPPED = Path(str(protocol.__file__)).parent / "profiles"
+INCUBATION_8TH = "min_days = 1              # shortest incubation: 1 day"
+
+
+def _problems_with(tmp_path: Path, old: str, new: str) -> dict[str, str]:
+    """The problems reported for a user's copy of the 8th edition with one change."""
+    text = (SHIPPED / "cn-8th-2021.toml").read_text(encoding="utf-8")
+    assert old in text, f"the shipped profile no longer holds {old!r}"
+    path = tmp_path / "my-city.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ProfileError) as refused:
+        protocol.load_profile(path)
+    return dict(refused.value.problems)
+
+
+def test_an_incubation_shortest_beyond_its_longest_is_refused_naming_the_field(tmp_path: Path) -> None:
+    problems = _problems_with(tmp_path, INCUBATION_8TH, "min_days = 15")
+    assert problems == {"tracing.incubation.min_days": "15 is more than max_days (14)"}
+
+
+def test_a_negative_incubation_is_refused_naming_the_field(tmp_path: Path) -> None:
+    problems = _problems_with(tmp_path, INCUBATION_8TH, "min_days = -1")
+    assert "greater than or equal to 0" in problems["tracing.incubation.min_days"]
+
+
+def test_a_typical_incubation_outside_the_range_or_half_given_is_refused(tmp_path: Path) -> None:
+    outside = _problems_with(tmp_path, "typical_max_days = 7", "typical_max_days = 15")
+    assert outside == {"tracing.incubation.typical_max_days": "15 is more than max_days (14)"}
+    reversed_ = _problems_with(tmp_path, "typical_min_days = 3", "typical_min_days = 8")
+    assert reversed_ == {"tracing.incubation.typical_min_days": "8 is more than typical_max_days (7)"}
+    half = _problems_with(tmp_path, "typical_min_days = 3", "")
+    assert "give both" in half["tracing.incubation.typical_max_days"]
+
+
+def test_a_profile_without_an_incubation_rule_is_refused(tmp_path: Path) -> None:
+    problems = _problems_with(tmp_path, "[tracing.incubation]", "[tracing.incubation_period]")
+    assert "tracing.incubation" in problems

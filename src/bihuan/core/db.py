@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -52,6 +52,13 @@ class Base(DeclarativeBase):
     """The declarative base of every table, with stable constraint names for migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def core_table(model: type[Base]) -> Table:
+    """A model's Table, for Core bulk inserts that build no ORM objects (thousands of rows at a time)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def normalise_url(url: str) -> str:

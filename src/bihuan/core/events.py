@@ -17,7 +17,7 @@ from sqlalchemy import ForeignKey, Index, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bihuan.core.choices import EventKind
-from bihuan.core.db import Base, BigId, JsonDoc, UTCDateTime
+from bihuan.core.db import Base, BigId, JsonDoc, UTCDateTime, core_table
 
 if TYPE_CHECKING:
     from bihuan.core.context import Ctx
@@ -126,7 +126,7 @@ def record_many(ctx: Ctx, events: Iterable[EventRecord]) -> list[EventRecord]:
     if not batch:
         return batch
     recorded_at = datetime.now(UTC)
-    ctx.session.execute(insert(Event), [e.as_row(recorded_at) for e in batch])
+    ctx.session.execute(insert(core_table(Event)), [e.as_row(recorded_at) for e in batch])
     if any(e.kind in _subscribers for e in batch):
         ctx.session.info.setdefault(_PENDING, []).extend(e for e in batch if e.kind in _subscribers)
     return batch

@@ -23,6 +23,8 @@ class Permission(StrEnum):
     RECORD_RESULTS = "record_results"  # upload and read lab results
     FOLLOW_UP = "follow_up"  # positive-pool re-tests and confirmations lists, re-test sampling
     DECIDE_CASES = "decide_cases"  # confirm a case, an asymptomatic infection, or exclude
+    READ_TRACING = "read_tracing"  # investigations, traced contacts, chains and clusters
+    INVESTIGATE = "investigate"  # edit investigations and trajectories, run the contact engine, link cases
 
 
 _EVERYONE = {Permission.READ_PEOPLE}
@@ -41,14 +43,24 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_RESULTS,
             Permission.FOLLOW_UP,
             Permission.DECIDE_CASES,
+            Permission.READ_TRACING,
+            Permission.INVESTIGATE,
         }
     ),
     Role.INVESTIGATOR: frozenset(
-        _EVERYONE | {Permission.WRITE_PEOPLE, Permission.REVEAL_IDENTITY, Permission.FOLLOW_UP, Permission.DECIDE_CASES}
+        _EVERYONE
+        | {
+            Permission.WRITE_PEOPLE,
+            Permission.REVEAL_IDENTITY,
+            Permission.FOLLOW_UP,
+            Permission.DECIDE_CASES,
+            Permission.READ_TRACING,
+            Permission.INVESTIGATE,
+        }
     ),
     Role.LAB: frozenset(_EVERYONE | {Permission.SAMPLE, Permission.RECORD_RESULTS, Permission.FOLLOW_UP}),
-    Role.TRANSFER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY}),
-    Role.SITE_MANAGER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY}),
+    Role.TRANSFER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING}),
+    Role.SITE_MANAGER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING}),
     Role.COMMUNITY_WORKER: frozenset(
         _EVERYONE
         | {
@@ -57,9 +69,10 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_VENUES,
             Permission.SAMPLE,
             Permission.FOLLOW_UP,
+            Permission.READ_TRACING,
         }
     ),
-    Role.ANALYST: frozenset(_EVERYONE | {Permission.READ_AUDIT}),
+    Role.ANALYST: frozenset(_EVERYONE | {Permission.READ_AUDIT, Permission.READ_TRACING}),
 }
 
 

@@ -1,4 +1,4 @@
-"""Profile sections for tracing (快流调): contact definitions, vehicles, venues, companions, clusters."""
+"""Profile sections for tracing (快流调): contact definitions, vehicles, venues, companions, incubation, clusters."""
 
 from __future__ import annotations
 
@@ -80,6 +80,38 @@ class VenueRules(ProfileModel):
     minutes: dict[VenueKind, PositiveInt] = Field(default_factory=dict)
 
 
+class IncubationRule(ProfileModel):
+    """The incubation period (潜伏期): infection lies this many days before onset (or first positive sampling).
+
+    ``typical_*`` is the range most cases fall in (多为), when the protocol states one.
+    """
+
+    min_days: NonNegativeInt
+    max_days: PositiveInt
+    typical_min_days: NonNegativeInt | None = None
+    typical_max_days: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _ranges_nest(self) -> Self:
+        if self.min_days > self.max_days:
+            raise ProfileValueError("min_days", f"{self.min_days} is more than max_days ({self.max_days})")
+        if (self.typical_min_days is None) != (self.typical_max_days is None):
+            raise ProfileValueError("typical_max_days", "give both typical_min_days and typical_max_days, or neither")
+        if self.typical_min_days is not None and self.typical_max_days is not None:
+            _check_typical(self.typical_min_days, self.typical_max_days, self)
+        return self
+
+
+def _check_typical(low: int, high: int, rule: IncubationRule) -> None:
+    """Refuse a typical range that is reversed or reaches outside min_days..max_days."""
+    if low > high:
+        raise ProfileValueError("typical_min_days", f"{low} is more than typical_max_days ({high})")
+    if low < rule.min_days:
+        raise ProfileValueError("typical_min_days", f"{low} is less than min_days ({rule.min_days})")
+    if high > rule.max_days:
+        raise ProfileValueError("typical_max_days", f"{high} is more than max_days ({rule.max_days})")
+
+
 class ClusterRule(ProfileModel):
     """A cluster (聚集性疫情): at least this many linked cases."""
 
@@ -95,6 +127,7 @@ class TracingRules(ProfileModel):
     companion: CompanionRule
     vehicles: dict[VehicleKind, VehicleRule]
     venues: VenueRules
+    incubation: IncubationRule
     cluster: ClusterRule
 
     @model_validator(mode="after")

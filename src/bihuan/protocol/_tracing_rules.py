@@ -1,4 +1,4 @@
-"""Pure tracing rules (快流调): exposure windows, vehicle and venue contact, companions, clusters."""
+"""Pure tracing rules (快流调): exposure windows, vehicle and venue contact, companions, incubation, clusters."""
 
 from __future__ import annotations
 
@@ -125,6 +125,19 @@ def is_companion(
     if rule.long_stay_hours is None:
         return True
     return longest_stay_hours is not None and longest_stay_hours > rule.long_stay_hours
+
+
+def incubation_window(onset_or_sampling: date, profile: ProtocolProfile, *, typical: bool = False) -> tuple[date, date]:
+    """The days (first, last, both included) in which a case was likely infected (潜伏期倒推).
+
+    Counts back the profile's incubation from symptom onset, or from the first positive sampling of an
+    asymptomatic case; ``typical`` narrows it to the range most cases fall in, when the profile has one.
+    """
+    rule = profile.tracing.incubation
+    shortest, longest = rule.min_days, rule.max_days
+    if typical and rule.typical_min_days is not None and rule.typical_max_days is not None:
+        shortest, longest = rule.typical_min_days, rule.typical_max_days
+    return onset_or_sampling - timedelta(days=longest), onset_or_sampling - timedelta(days=shortest)
 
 
 def is_cluster(size: int, profile: ProtocolProfile) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from sqlalchemy import select
@@ -20,8 +22,11 @@ from bihuan.core.db import Database
 from bihuan.people.choices import JurisdictionLevel
 from bihuan.people.models import Jurisdiction
 from bihuan.protocol import load_profile
+from bihuan.sim.contact_logs import load_contact_logs
 from bihuan.sim.load import load_district
 from bihuan.sim.testing_round import run_demo_round
+from bihuan.tracing.service.runtime import TracingRuntime, configure
+from bihuan.tracing.sources import ScanStore
 
 DEMO_PASSWORD = "bihuan-demo-2021"
 
@@ -116,8 +121,25 @@ def prepare_demo(
     )
     logins = create_demo_users(database)
     if testing_round:
+        _feed_contact_logs(database, directory, console)
         _demo_round(database, directory, console)
     return logins
+
+
+def _feed_contact_logs(database: Database, directory: Path, console: Console) -> None:
+    """Put the district's venue scans in the scan store, the simulated fortnight ending yesterday, and wire
+    tracing, so that the demo round's cases are traced (快流调) the moment they are confirmed."""
+    settings = get_settings()
+    store = ScanStore.under(settings.data_dir)
+    shutil.rmtree(store.scans, ignore_errors=True)  # the demo's own log, laid anew on today's dates
+    facts = json.loads((directory / "manifest.json").read_text())
+    last_day = date.fromisoformat(facts["start_date"]) + timedelta(days=int(facts["days"]) - 1)
+    shift = (datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1) - last_day).days
+    with console.status("Feeding venue-scan logs to the contact engine ..."):
+        rows = load_contact_logs(database, directory, store, timezone=settings.timezone, shift_days=shift)
+    console.print(f"Scan store: {rows:,} venue scans over the last {facts['days']} days.")
+    profile = load_profile(settings.profile)
+    configure(database, TracingRuntime(profile=profile, store=store, timezone=settings.timezone))
 
 
 def _demo_round(database: Database, directory: Path, console: Console) -> None:

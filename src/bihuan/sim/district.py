@@ -27,6 +27,7 @@ from bihuan.sim._progress import ProgressCallback, Reporter, Step, reporter
 from bihuan.sim._random import stream
 from bihuan.sim._scans import DAY_US, PING_SCHEMA, SCAN_SCHEMA, DayPlan, plan_day, plan_pings
 from bihuan.sim._tables import address_chunk, household_chunk, person_chunk
+from bihuan.sim._trips import TRIP_SCHEMA, plan_trips
 from bihuan.sim._venues import Routines, Venues, assign_routines, build_venues, venue_table
 
 GENERATOR_VERSION = "1.0"
@@ -84,6 +85,11 @@ class DistrictManifest:
         return self.out_dir / "pings" if "pings" in self.counts else None
 
     @property
+    def trips(self) -> Path | None:
+        """The transport records by departure day (trips/day=YYYY-MM-DD/part-*.parquet), when generated."""
+        return self.out_dir / "trips" if "trips" in self.counts else None
+
+    @property
     def infections(self) -> Path:
         return self.out_dir / "outbreak" / "infections.parquet"
 
@@ -130,19 +136,21 @@ def generate_district(
     index_cases: int = DEFAULT_INDEX_CASES,
     attack: float = 1.0,
     ping_interval_minutes: int = 30,
+    trips: bool = False,
     progress: bool | ProgressCallback = True,
 ) -> DistrictManifest:
     """Generate the district, its residents, venues, scan logs and outbreak truth under ``out_dir``.
 
     ``progress`` is True for a Rich progress bar, False for silence, or a callback
-    ``(step, done, total)``. Existing scans/, pings/ and outbreak/ directories are replaced.
+    ``(step, done, total)``. ``trips`` also writes residents' transport records (trips/). Existing
+    scans/, pings/, trips/ and outbreak/ directories are replaced.
     """
     if people < 10 or days < 1 or index_cases < 0 or attack < 0 or ping_interval_minutes < 1:
         raise ValueError("need people >= 10, days >= 1, index_cases >= 0, attack >= 0, ping interval >= 1")
     began = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("scans", "pings", "outbreak"):
+    for stale in ("scans", "pings", "trips", "outbreak"):
         shutil.rmtree(out_dir / stale, ignore_errors=True)
     params = OutbreakParams(index_cases=index_cases, attack=attack)
     with reporter(progress) as report:
@@ -151,6 +159,8 @@ def generate_district(
             out_dir, world, seed, days, start_date, ping_interval_minutes if pings else None, report
         )
         counts.update(scan_counts)
+        if trips:
+            counts["trips"] = _write_trips(out_dir, world, seed, days, start_date, report)
         outbreak_step = report.step("Outbreak", days)
         infections = simulate_outbreak(
             world.population, world.venues.kind, day_files, start_date, seed, params, outbreak_step.advance
@@ -261,6 +271,19 @@ def _write_scans(
         if ping_writer is not None:
             ping_writer.close()
     return day_files, counts
+
+
+def _write_trips(out_dir: Path, world: _World, seed: int, days: int, start_date: date, report: Reporter) -> int:
+    """Write one trip file per departure day (empty on a day nobody travels); returns the rows written."""
+    step = report.step("Trips", days)
+    rows = 0
+    for today, table in plan_trips(world.population, start_date, days, seed):
+        writer = _writer(out_dir / "trips" / f"day={today.isoformat()}" / "part-00000.parquet", TRIP_SCHEMA)
+        writer.write_table(table)
+        writer.close()
+        rows += table.num_rows
+        step.advance()
+    return rows
 
 
 def _day_plan(world: _World, lo: int, hi: int) -> DayPlan:

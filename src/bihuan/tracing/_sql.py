@@ -1,10 +1,15 @@
 """The contact engine's SQL (快流调): one text for DuckDB and Spark SQL alike.
 
 Only what both dialects accept: CAST, CASE, COALESCE, LEAST/GREATEST, FLOOR, standard joins,
-GROUP BY, ``TIMESTAMP '...'`` literals and ``INTERVAL 'n' MINUTE`` arithmetic on timestamps. Every
-result is ordered, so two backends return equal tables. Views read: ``persons``, ``venues``, ``scans``,
-``pings``, ``venue_minutes`` (or ``secondary_venue_minutes``) and a windows view
+GROUP BY, ``TIMESTAMP '...'`` literals, ``INTERVAL 'n' MINUTE`` arithmetic on timestamps and
+``unix_micros`` (a Spark built-in; the DuckDB backend defines it as a macro). Every result is
+ordered, so two backends return equal tables. Views read: ``persons``, ``venues``, ``scans``,
+``pings``, ``case_visits``, ``venue_minutes`` (or ``secondary_venue_minutes``) and a windows view
 (origin_key, case_key, window_start, window_end).
+
+Venue co-presence runs in two steps so that the big scan table is probed once, with a small build
+side: :func:`exposed_scans` picks the windowed people's own scans (tiny), :func:`venue_pairs` joins
+the scans at those venues and times to them; both are materialised and then only aggregated.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ PERSONS = "persons"
 VENUES = "venues"
 SCANS = "scans"
 PINGS = "pings"
+CASE_VISITS = "case_visits"
 VENUE_MINUTES = "venue_minutes"
 SECONDARY_VENUE_MINUTES = "secondary_venue_minutes"
+
+KNOWN_PERSONS = f"(SELECT DISTINCT person_key FROM {PERSONS})"
+"""Each registered person once: a left join to it tells a scan of an unknown person."""
 
 
 def timestamp_literal(moment: datetime) -> str:
@@ -24,42 +33,37 @@ def timestamp_literal(moment: datetime) -> str:
     return f"TIMESTAMP '{moment.strftime('%Y-%m-%d %H:%M:%S')}'"
 
 
+def _outside(alias: str, period: tuple[datetime, datetime] | None) -> str:
+    """Condition: the scan entered outside the data window (never, without one)."""
+    if period is None:
+        return "1 = 0"
+    start, end = (timestamp_literal(moment) for moment in period)
+    return f"{alias}.time_in < {start} OR {alias}.time_in >= {end}"
+
+
 def _problem(period: tuple[datetime, datetime] | None) -> str:
-    """CASE naming the first fault of a scan row (NULL: a good row), in a fixed order."""
-    outside = "1 = 0"
-    if period is not None:
-        start, end = (timestamp_literal(moment) for moment in period)
-        outside = f"s.time_in < {start} OR s.time_in >= {end}"
+    """CASE naming the first fault of scan row ``s`` (NULL: a good row), in a fixed order.
+
+    Needs ``p`` (a left join to :data:`KNOWN_PERSONS`) and ``v`` (a left join to venues).
+    """
     return f"""CASE
       WHEN s.person_key IS NULL OR s.venue_id IS NULL OR s.time_in IS NULL OR s.time_out IS NULL THEN 'missing_value'
       WHEN p.person_key IS NULL THEN 'unknown_person'
       WHEN v.venue_id IS NULL THEN 'unknown_venue'
       WHEN s.time_out < s.time_in THEN 'exit_before_entry'
-      WHEN {outside} THEN 'outside_window'
+      WHEN {_outside("s", period)} THEN 'outside_window'
     END"""
 
 
-def _checked_scans(period: tuple[datetime, datetime] | None) -> str:
-    """CTE ``checked_scans``: every scan row with its venue kind and its fault, if any."""
-    return f"""checked_scans AS (
-    SELECT s.person_key, s.venue_id, s.time_in, s.time_out, v.kind, {_problem(period)} AS problem
-    FROM {SCANS} s
-    LEFT JOIN (SELECT DISTINCT person_key FROM {PERSONS}) p ON p.person_key = s.person_key
-    LEFT JOIN {VENUES} v ON v.venue_id = s.venue_id
-  )"""
-
-
-def _clean_scans(period: tuple[datetime, datetime] | None) -> str:
-    """CTEs ending in ``clean_scans``: good rows, each once."""
-    return f"""{_checked_scans(period)},
-  clean_scans AS (
-    SELECT DISTINCT person_key, venue_id, time_in, time_out, kind FROM checked_scans WHERE problem IS NULL
-  )"""
-
-
 def bad_scan_rows(period: tuple[datetime, datetime] | None) -> str:
-    """Bad scan rows counted by kind (problem, rows); duplicates are the extra copies of good rows."""
-    return f"""WITH {_checked_scans(period)},
+    """Every bad row of the whole scan table counted by kind (problem, rows_found); duplicates are the
+    extra copies of good rows. A full audit: it reads and groups every row, so it is the slow part."""
+    return f"""WITH checked_scans AS (
+    SELECT s.person_key, s.venue_id, s.time_in, s.time_out, {_problem(period)} AS problem
+    FROM {SCANS} s
+    LEFT JOIN {KNOWN_PERSONS} p ON p.person_key = s.person_key
+    LEFT JOIN {VENUES} v ON v.venue_id = s.venue_id
+  ),
   copies AS (
     SELECT COUNT(*) AS n FROM checked_scans WHERE problem IS NULL
     GROUP BY person_key, venue_id, time_in, time_out
@@ -84,34 +88,102 @@ JOIN {PERSONS} m ON m.household_code = pc.household_code AND m.person_key <> w.c
 ORDER BY w.origin_key, w.case_key, contact_key, w.window_start"""
 
 
-def venue_co_presence(
-    windows: str, period: tuple[datetime, datetime] | None, minutes_view: str, default_minutes: int | None
-) -> str:
-    """Scan overlaps (场所共处) with each windowed person at one venue, at least the kind's minutes long.
+def exposed_scans(windows: str, period: tuple[datetime, datetime] | None, kinds_view: str | None) -> str:
+    """The windowed people's own scan rows touching their window, plus their ``case_visits``, each once.
 
-    One row per pair of overlapping scans whose overlap meets the threshold and touches the window:
-    (origin_key, case_key, contact_key, venue_id, exposure_start, exposure_end). Minutes by kind come
-    from ``minutes_view`` (kind, minutes); kinds not listed take ``default_minutes``, or are skipped if None.
+    One row per (window, distinct row, problem) with ``copies``, the scan rows it stands for (0 for a
+    visit found in no scan). Visits at unregistered venues or ending before they begin are left out.
+    With ``kinds_view``, only venues of the kinds it lists.
+    """
+    kinds = "" if kinds_view is None else f"JOIN {kinds_view} k ON k.kind = v.kind"
+    touches = "s.time_out > w.window_start AND s.time_in < w.window_end"
+    return f"""WITH own_rows AS (
+    SELECT w.origin_key, w.case_key, w.window_start, w.window_end, s.venue_id, v.kind, s.time_in, s.time_out,
+           {_problem(period)} AS problem, 1 AS is_scan
+    FROM {windows} w
+    JOIN {SCANS} s ON s.person_key = w.case_key
+    LEFT JOIN {KNOWN_PERSONS} p ON p.person_key = s.person_key
+    LEFT JOIN {VENUES} v ON v.venue_id = s.venue_id
+    {kinds}
+    WHERE {touches}
+    UNION ALL
+    SELECT w.origin_key, w.case_key, w.window_start, w.window_end, s.venue_id, v.kind, s.time_in, s.time_out,
+           CAST(NULL AS STRING) AS problem, 0 AS is_scan
+    FROM {windows} w
+    JOIN {CASE_VISITS} s ON s.person_key = w.case_key
+    JOIN {VENUES} v ON v.venue_id = s.venue_id
+    {kinds}
+    WHERE {touches} AND s.time_out >= s.time_in
+  )
+SELECT origin_key, case_key, window_start, window_end, venue_id, kind, time_in, time_out, problem,
+       CAST(SUM(is_scan) AS BIGINT) AS copies
+FROM own_rows
+GROUP BY origin_key, case_key, window_start, window_end, venue_id, kind, time_in, time_out, problem"""
+
+
+def venue_pairs(exposed: str, period: tuple[datetime, datetime] | None) -> str:
+    """Every other person's scan overlapping a good exposed scan at its venue (场所共处), each row once.
+
+    The one probe of the big scan table: joined by venue and time to the small ``exposed`` build side.
+    One row per (exposed scan, distinct other row, problem) with ``copies``.
+    """
+    return f"""SELECT e.origin_key, e.case_key, s.person_key AS contact_key, e.venue_id, e.kind,
+       e.window_start, e.window_end, e.time_in AS case_in, e.time_out AS case_out, s.time_in, s.time_out,
+       CASE
+         WHEN p.person_key IS NULL THEN 'unknown_person'
+         WHEN s.time_out < s.time_in THEN 'exit_before_entry'
+         WHEN {_outside("s", period)} THEN 'outside_window'
+       END AS problem,
+       CAST(COUNT(*) AS BIGINT) AS copies
+FROM {exposed} e
+JOIN {SCANS} s
+  ON s.venue_id = e.venue_id AND s.time_in < e.time_out AND s.time_out > e.time_in AND s.person_key <> e.case_key
+LEFT JOIN {KNOWN_PERSONS} p ON p.person_key = s.person_key
+WHERE e.problem IS NULL
+GROUP BY e.origin_key, e.case_key, s.person_key, e.venue_id, e.kind, e.window_start, e.window_end,
+         e.time_in, e.time_out, s.time_in, s.time_out, p.person_key"""
+
+
+def venue_exposures(pairs: str, minutes_view: str, default_minutes: int | None, *, general: bool) -> str:
+    """Good pairs summed per (origin, case, contact, venue, is_close): first, last and exposure micros.
+
+    A pair whose overlap lasts the kind's minutes (``minutes_view``; kinds not listed take
+    ``default_minutes``, or are skipped if None) is close; a shorter one is general when ``general``.
+    Only overlaps touching the window count.
     """
     join = "JOIN" if default_minutes is None else "LEFT JOIN"
     minutes = "m.minutes" if default_minutes is None else f"COALESCE(m.minutes, {int(default_minutes)})"
-    overlap_start = "GREATEST(e.time_in, o.time_in)"
-    overlap_end = "LEAST(e.time_out, o.time_out)"
-    return f"""WITH {_clean_scans(period)},
-  exposed_scans AS (
-    SELECT w.origin_key, w.case_key, w.window_start, w.window_end, s.venue_id, s.kind, s.time_in, s.time_out
-    FROM {windows} w JOIN clean_scans s ON s.person_key = w.case_key
-    WHERE s.time_out > w.window_start AND s.time_in < w.window_end
+    is_close = f"x.overlap_end >= x.overlap_start + INTERVAL '1' MINUTE * {minutes}"
+    keep = "" if general else f"AND {is_close}"
+    return f"""WITH spans AS (
+    SELECT origin_key, case_key, contact_key, venue_id, kind, window_start, window_end,
+           GREATEST(case_in, time_in) AS overlap_start, LEAST(case_out, time_out) AS overlap_end
+    FROM {pairs} WHERE problem IS NULL
+  ),
+  graded AS (
+    SELECT x.origin_key, x.case_key, x.contact_key, x.venue_id, x.overlap_start, x.overlap_end,
+           CASE WHEN {is_close} THEN 1 ELSE 0 END AS is_close
+    FROM spans x
+    {join} {minutes_view} m ON m.kind = x.kind
+    WHERE x.overlap_end > x.window_start AND x.overlap_start < x.window_end {keep}
   )
-SELECT e.origin_key, e.case_key, o.person_key AS contact_key, e.venue_id,
-       {overlap_start} AS exposure_start, {overlap_end} AS exposure_end
-FROM exposed_scans e
-JOIN clean_scans o
-  ON o.venue_id = e.venue_id AND o.time_in < e.time_out AND o.time_out > e.time_in AND o.person_key <> e.case_key
-{join} {minutes_view} m ON m.kind = e.kind
-WHERE {overlap_end} >= {overlap_start} + INTERVAL '1' MINUTE * {minutes}
-  AND {overlap_end} > e.window_start AND {overlap_start} < e.window_end
-ORDER BY e.origin_key, e.case_key, contact_key, e.venue_id, exposure_start, exposure_end"""
+SELECT origin_key, case_key, contact_key, venue_id, is_close,
+       MIN(overlap_start) AS exposure_start, MAX(overlap_end) AS exposure_end,
+       CAST(SUM(unix_micros(overlap_end) - unix_micros(overlap_start)) AS BIGINT) AS exposure_us
+FROM graded
+GROUP BY origin_key, case_key, contact_key, venue_id, is_close
+ORDER BY origin_key, case_key, contact_key, venue_id, is_close"""
+
+
+def traced_bad_rows(exposed: str, pairs: str) -> str:
+    """The bad or duplicated scan rows among those a pass read: (person_key, venue_id, time_in, time_out,
+    problem, copies), each row once; the engine counts them across passes."""
+    return f"""SELECT DISTINCT case_key AS person_key, venue_id, time_in, time_out, problem, copies FROM {exposed}
+WHERE copies > 0 AND (problem IS NOT NULL OR copies > 1)
+UNION
+SELECT DISTINCT contact_key AS person_key, venue_id, time_in, time_out, problem, copies FROM {pairs}
+WHERE problem IS NOT NULL OR copies > 1
+ORDER BY person_key, venue_id, time_in, time_out, problem"""
 
 
 def grid_companions(

@@ -11,6 +11,9 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
+DUCKDB_SHIMS = ("CREATE OR REPLACE MACRO unix_micros(ts) AS epoch_us(ts)",)
+"""Spark SQL built-ins the engine's SQL uses, defined in DuckDB under the same names."""
+
 
 class QueryBackend(Protocol):
     """Where the contact engine's SQL runs."""
@@ -29,6 +32,10 @@ class QueryBackend(Protocol):
         """Run one SELECT and return its rows."""
         ...
 
+    def materialize(self, view: str, sql: str) -> None:
+        """Run one SELECT once and keep its rows as a view, for the queries that read them next."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -43,6 +50,9 @@ class DuckDBBackend:
             self._connection.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self._connection.execute("SET memory_limit = ?", [memory_limit])
+        self._connection.execute("SET enable_progress_bar = false")
+        for statement in DUCKDB_SHIMS:
+            self._connection.execute(statement)
 
     def register_parquet(self, view: str, paths: str | list[str], *, hive_partitioning: bool = False) -> None:
         listed = paths if isinstance(paths, list) else [paths]
@@ -57,6 +67,9 @@ class DuckDBBackend:
 
     def query(self, sql: str) -> pa.Table:
         return self._connection.sql(sql).to_arrow_table()
+
+    def materialize(self, view: str, sql: str) -> None:
+        self._connection.execute(f'CREATE OR REPLACE TEMP TABLE "{view}" AS {sql}')
 
     def close(self) -> None:
         self._connection.close()

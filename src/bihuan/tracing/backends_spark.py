@@ -96,6 +96,7 @@ class SparkBackend:
         self._session = session
         self._owns_session = created  # close() stops only a session this backend started
         self._views: list[str] = []
+        self._kept: dict[str, Any] = {}  # materialised views: their cached frames, released on close
 
     @property
     def session(self) -> SparkSession:
@@ -117,10 +118,22 @@ class SparkBackend:
     def query(self, sql: str) -> pa.Table:
         return _like_duckdb(self._session.sql(sql).toArrow())
 
+    def materialize(self, view: str, sql: str) -> None:
+        frame = self._session.sql(sql).persist()
+        frame.count()  # compute it now, once
+        self._publish(view, frame)
+        previous = self._kept.pop(view, None)
+        if previous is not None:
+            previous.unpersist()
+        self._kept[view] = frame
+
     def close(self) -> None:
         for view in self._views:
             self._session.catalog.dropTempView(view)
         self._views.clear()
+        for frame in self._kept.values():
+            frame.unpersist()
+        self._kept.clear()
         if self._owns_session:
             self._session.stop()
 
