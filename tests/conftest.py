@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-import bihuan.models  # noqa: F401  (every table)
+import bihuan.models
 import bihuan.subscribers  # noqa: F401  (the loop reacts to events in every test)
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Base, Database

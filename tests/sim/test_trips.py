@@ -15,8 +15,9 @@ from bihuan.protocol import VehicleKind
 from bihuan.sim import DistrictManifest, generate_district
 from bihuan.sim._geography import build_areas
 from bihuan.sim._population import build_population
-from bihuan.sim._trips import TRIP_SCHEMA, TripParams, plan_trips
+from bihuan.sim._trips import TripParams, plan_trips
 from bihuan.sim.cli import sim_app
+from bihuan.tracing.sources import TRIP_SCHEMA
 
 from .conftest import content_digest
 

@@ -112,3 +112,16 @@ def test_a_venue_shared_by_two_cases_in_their_incubation_windows_is_a_lead(
     assert [lead["venue_id"] for lead in leads] == [world.supermarket]
     assert {c["case_id"] for c in leads[0]["cases"]} == {first, second}
     assert leads[0]["days"] == ["2021-12-05"]
+
+
+def test_two_cases_who_were_each_others_contacts_are_not_linked_both_ways(
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+) -> None:
+    """The colleague, confirmed and traced first, has the case among their contacts; the case then is
+    the colleague's contact too. One link, not a loop."""
+    colleague = confirm_case(database, clock, world.colleague, world.district.building_a, onset=date(2021, 12, 9))
+    case = confirm_case(database, clock, world.case_person, world.district.building_a)
+    links = _links(database)
+    assert len(links) == 1
+    (link,) = links.values()
+    assert {link.infector_case_id, link.infectee_case_id} == {colleague, case}

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import select
 from tests.factories import context
-from tests.tracing.factories import World, confirm_case, make_world, runtime_for_tests, world_scans, write_scans
+from tests.tracing.factories import World, confirm_case, make_world, runtime_for_tests, utc, world_scans, write_scans
 
 from bihuan.core.choices import EventKind
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
 from bihuan.core.events import Event
 from bihuan.people.schemas import Page
-from bihuan.protocol import ContactCategory, quarantine_plan
+from bihuan.protocol import ContactCategory, VehicleKind, quarantine_plan
 from bihuan.tracing.models import Investigation, TracedContact, TracingRun
 from bihuan.tracing.service import contacts
 from bihuan.tracing.service.runtime import TracingRuntime
@@ -124,3 +125,33 @@ def test_a_case_sees_its_contacts_and_a_community_worker_those_living_in_their_s
         rows, count = contacts.list_contacts(ctx, Page(page=1, page_size=50))
     assert count == len(_contacts(database)) and rows[0].resident_id_masked is not None
     assert all("*" in (row.resident_id_masked or "") for row in rows)
+
+
+def test_a_flight_in_the_window_makes_close_contacts_of_nearby_rows_and_general_contacts_of_the_rest(
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+) -> None:
+    departs, arrives = utc(2021, 12, 8, 7), utc(2021, 12, 8, 9)
+
+    def seat(person: int, row: int) -> dict[str, object]:
+        return {
+            "trip_id": "MU5101-2021-12-08",
+            "vehicle_kind": "plane",
+            "departs_at": departs.astimezone(UTC).replace(tzinfo=None),
+            "arrives_at": arrives.astimezone(UTC).replace(tzinfo=None),
+            "person_key": person,
+            "row": row,
+            "car": None,
+            "compartment": None,
+            "cabin": None,
+            "crew": False,
+        }
+
+    rows = [seat(world.case_person, 12), seat(world.shopper, 14), seat(world.stranger, 20)]
+    runtime.store.write_trips(pa.Table.from_pylist(rows))
+    confirm_case(database, clock, world.case_person, world.district.building_a)
+    found = _contacts(database)
+    rows_either_side = runtime.profile.tracing.vehicles[VehicleKind.PLANE].rows_either_side
+    assert rows_either_side is not None and 14 - 12 <= rows_either_side < 20 - 12
+    assert found[world.shopper].category == ContactCategory.CLOSE_CONTACT
+    assert "trip:MU5101-2021-12-08" in found[world.shopper].reasons
+    assert found[world.stranger].category == ContactCategory.GENERAL_CONTACT

@@ -219,3 +219,10 @@ def test_findings_become_one_arrow_table(findings: ContactFindings) -> None:
     table = findings.to_arrow()
     assert table.num_rows == len(findings.contacts)
     assert table.column("reasons").to_pylist()[0] == "household,venue:100"
+
+
+def test_findings_built_from_contact_objects_match_the_engines_table(findings: ContactFindings) -> None:
+    again = ContactFindings(findings.contacts, findings.bad_rows)
+    assert again.to_arrow().equals(findings.to_arrow())
+    assert again.of_case(CASE) == findings.of_case(CASE)
+    assert len(again) == len(findings) == len(findings.contacts)

@@ -26,10 +26,10 @@ from bihuan.protocol import (
     vehicle_close_contact,
 )
 from bihuan.sim._scans import SCAN_SCHEMA
-from bihuan.sim._trips import TRIP_SCHEMA
 from bihuan.tracing._transport_sql import TRIPS, VEHICLE_RULES, trip_contacts, vehicle_rules_table
 from bihuan.tracing.backends import DuckDBBackend, QueryBackend
 from bihuan.tracing.engine import CaseExposure, ContactSources, find_contacts
+from bihuan.tracing.sources import TRIP_SCHEMA
 
 CASE = 1
 DEPARTS = datetime(2021, 12, 3, 8, 0)

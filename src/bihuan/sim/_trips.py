@@ -19,21 +19,7 @@ from bihuan.protocol.choices import VehicleKind
 from bihuan.sim._population import EPOCH, ROLE_WORKER, Population
 from bihuan.sim._random import choice_cdf, stream
 from bihuan.sim._scans import DAY_US, HOUR
-
-TRIP_SCHEMA = pa.schema(
-    [
-        ("trip_id", pa.string()),  # service number and departure date: MU5101-2021-12-03
-        ("vehicle_kind", pa.string()),  # a VehicleKind value
-        ("departs_at", pa.timestamp("us")),  # naive UTC, like the scans
-        ("arrives_at", pa.timestamp("us")),
-        ("person_key", pa.int64()),
-        ("row", pa.int32()),  # plane, train seat car, coach and bus rows
-        ("car", pa.string()),  # train car
-        ("compartment", pa.string()),  # sleeper compartment
-        ("cabin", pa.string()),  # ship cabin (null: deck seat)
-        ("crew", pa.bool_()),
-    ]
-)
+from bihuan.tracing.sources import TRIP_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)

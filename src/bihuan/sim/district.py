@@ -27,8 +27,9 @@ from bihuan.sim._progress import ProgressCallback, Reporter, Step, reporter
 from bihuan.sim._random import stream
 from bihuan.sim._scans import DAY_US, PING_SCHEMA, SCAN_SCHEMA, DayPlan, plan_day, plan_pings
 from bihuan.sim._tables import address_chunk, household_chunk, person_chunk
-from bihuan.sim._trips import TRIP_SCHEMA, plan_trips
+from bihuan.sim._trips import plan_trips
 from bihuan.sim._venues import Routines, Venues, assign_routines, build_venues, venue_table
+from bihuan.tracing.sources import TRIP_SCHEMA
 
 GENERATOR_VERSION = "1.0"
 """Bump when a change alters the generated output (and update tests/sim/baseline.json)."""

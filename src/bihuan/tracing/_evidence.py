@@ -157,3 +157,17 @@ def _local_sql(sql: str, tables: Sequence[pa.Table]) -> pa.Table:
         return connection.sql(sql).to_arrow_table()
     finally:
         connection.close()
+
+
+def count_bad_rows(tables: Sequence[pa.Table]) -> dict[str, int]:
+    """Bad rows by kind among the rows the passes read, each row once: every copy of a bad row counts
+    as its problem, every extra copy of a good row as a duplicate."""
+    rows = pa.concat_tables(tables).group_by(["person_key", "venue_id", "time_in", "time_out", "problem"])
+    distinct = rows.aggregate([("copies", "max")]).to_pylist()
+    counts: dict[str, int] = {}
+    for row in distinct:
+        problem, copies = row["problem"], int(row["copies_max"])
+        key, extra = ("duplicate", copies - 1) if problem is None else (str(problem), copies)
+        if extra > 0:
+            counts[key] = counts.get(key, 0) + extra
+    return dict(sorted(counts.items()))

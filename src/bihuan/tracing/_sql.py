@@ -91,8 +91,8 @@ ORDER BY w.origin_key, w.case_key, contact_key, w.window_start"""
 def exposed_scans(windows: str, period: tuple[datetime, datetime] | None, kinds_view: str | None) -> str:
     """The windowed people's own scan rows touching their window, plus their ``case_visits``, each once.
 
-    One row per (window, distinct row, problem) with ``copies``, the scan rows it stands for (0 for a
-    visit found in no scan). Visits at unregistered venues or ending before they begin are left out.
+    One row per (window, distinct row, problem) with an ``exposed_id`` and ``copies``, the scan rows it
+    stands for (0 for a visit found in no scan). Visits at unregistered venues or ending before they begin are left out.
     With ``kinds_view``, only venues of the kinds it lists.
     """
     kinds = "" if kinds_view is None else f"JOIN {kinds_view} k ON k.kind = v.kind"
@@ -115,36 +115,38 @@ def exposed_scans(windows: str, period: tuple[datetime, datetime] | None, kinds_
     {kinds}
     WHERE {touches} AND s.time_out >= s.time_in
   )
-SELECT origin_key, case_key, window_start, window_end, venue_id, kind, time_in, time_out, problem,
-       CAST(SUM(is_scan) AS BIGINT) AS copies
-FROM own_rows
-GROUP BY origin_key, case_key, window_start, window_end, venue_id, kind, time_in, time_out, problem"""
+SELECT CAST(ROW_NUMBER() OVER (ORDER BY origin_key, case_key, window_start, venue_id, time_in, time_out, problem)
+            AS BIGINT) AS exposed_id, *
+FROM (
+  SELECT origin_key, case_key, window_start, window_end, venue_id, kind, time_in, time_out, problem,
+         CAST(SUM(is_scan) AS BIGINT) AS copies
+  FROM own_rows
+  GROUP BY origin_key, case_key, window_start, window_end, venue_id, kind, time_in, time_out, problem
+) g"""
 
 
 def venue_pairs(exposed: str, period: tuple[datetime, datetime] | None) -> str:
     """Every other person's scan overlapping a good exposed scan at its venue (场所共处), each row once.
 
-    The one probe of the big scan table: joined by venue and time to the small ``exposed`` build side.
-    One row per (exposed scan, distinct other row, problem) with ``copies``.
+    The one probe of the big scan table, joined by venue and time to the small ``exposed`` build side,
+    which carries only what the join needs; one slim row per (exposed scan ``exposed_id``, distinct
+    other row, problem) with ``copies``.
     """
-    return f"""SELECT e.origin_key, e.case_key, s.person_key AS contact_key, e.venue_id, e.kind,
-       e.window_start, e.window_end, e.time_in AS case_in, e.time_out AS case_out, s.time_in, s.time_out,
+    return f"""SELECT e.exposed_id, s.person_key AS contact_key, s.time_in, s.time_out,
        CASE
          WHEN p.person_key IS NULL THEN 'unknown_person'
          WHEN s.time_out < s.time_in THEN 'exit_before_entry'
          WHEN {_outside("s", period)} THEN 'outside_window'
        END AS problem,
        CAST(COUNT(*) AS BIGINT) AS copies
-FROM {exposed} e
+FROM (SELECT exposed_id, case_key, venue_id, time_in, time_out FROM {exposed} WHERE problem IS NULL) e
 JOIN {SCANS} s
   ON s.venue_id = e.venue_id AND s.time_in < e.time_out AND s.time_out > e.time_in AND s.person_key <> e.case_key
 LEFT JOIN {KNOWN_PERSONS} p ON p.person_key = s.person_key
-WHERE e.problem IS NULL
-GROUP BY e.origin_key, e.case_key, s.person_key, e.venue_id, e.kind, e.window_start, e.window_end,
-         e.time_in, e.time_out, s.time_in, s.time_out, p.person_key"""
+GROUP BY e.exposed_id, s.person_key, s.time_in, s.time_out, p.person_key"""
 
 
-def venue_exposures(pairs: str, minutes_view: str, default_minutes: int | None, *, general: bool) -> str:
+def venue_exposures(exposed: str, pairs: str, minutes_view: str, default_minutes: int | None, *, general: bool) -> str:
     """Good pairs summed per (origin, case, contact, venue, is_close): first, last and exposure micros.
 
     A pair whose overlap lasts the kind's minutes (``minutes_view``; kinds not listed take
@@ -156,9 +158,10 @@ def venue_exposures(pairs: str, minutes_view: str, default_minutes: int | None, 
     is_close = f"x.overlap_end >= x.overlap_start + INTERVAL '1' MINUTE * {minutes}"
     keep = "" if general else f"AND {is_close}"
     return f"""WITH spans AS (
-    SELECT origin_key, case_key, contact_key, venue_id, kind, window_start, window_end,
-           GREATEST(case_in, time_in) AS overlap_start, LEAST(case_out, time_out) AS overlap_end
-    FROM {pairs} WHERE problem IS NULL
+    SELECT e.origin_key, e.case_key, o.contact_key, e.venue_id, e.kind, e.window_start, e.window_end,
+           GREATEST(e.time_in, o.time_in) AS overlap_start, LEAST(e.time_out, o.time_out) AS overlap_end
+    FROM {pairs} o JOIN {exposed} e ON e.exposed_id = o.exposed_id
+    WHERE o.problem IS NULL
   ),
   graded AS (
     SELECT x.origin_key, x.case_key, x.contact_key, x.venue_id, x.overlap_start, x.overlap_end,
@@ -181,8 +184,9 @@ def traced_bad_rows(exposed: str, pairs: str) -> str:
     return f"""SELECT DISTINCT case_key AS person_key, venue_id, time_in, time_out, problem, copies FROM {exposed}
 WHERE copies > 0 AND (problem IS NOT NULL OR copies > 1)
 UNION
-SELECT DISTINCT contact_key AS person_key, venue_id, time_in, time_out, problem, copies FROM {pairs}
-WHERE problem IS NOT NULL OR copies > 1
+SELECT DISTINCT o.contact_key AS person_key, e.venue_id, o.time_in, o.time_out, o.problem, o.copies
+FROM {pairs} o JOIN {exposed} e ON e.exposed_id = o.exposed_id
+WHERE o.problem IS NOT NULL OR o.copies > 1
 ORDER BY person_key, venue_id, time_in, time_out, problem"""
 
 

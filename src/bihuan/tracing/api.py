@@ -75,9 +75,9 @@ def get_timeline(ctx: UserCtx, runtime: RuntimeDep, investigation_id: int) -> Ti
 
 
 @router.post("/investigations/{investigation_id}/visits", status_code=201)
-def add_visit(ctx: UserCtx, investigation_id: int, data: VisitCreate) -> VisitPublic:
+def add_visit(ctx: UserCtx, runtime: RuntimeDep, investigation_id: int, data: VisitCreate) -> VisitPublic:
     """Add a stay to the trajectory; the same stay again is harmless; a clash is refused with the reason."""
-    visit = investigations.add_visit(ctx, investigation_id, data)
+    visit = investigations.add_visit(ctx, investigation_id, data, runtime.zone)
     return next(v for v in investigations.list_visits(ctx, investigation_id) if v.id == visit.id)
 
 

@@ -34,6 +34,7 @@ from bihuan.tracing._evidence import (
     EVIDENCE_SCHEMA,
     MERGED_SCHEMA,
     STRENGTH,
+    count_bad_rows,
     evidence,
     first_contact_of_close,
     merge_evidence,
@@ -235,7 +236,7 @@ def find_contacts(
     contacts = merge_evidence(found)
     if bad_rows == "all":
         return ContactFindings(bad_rows=_all_bad_rows(backend, sources.period), table=contacts)
-    return ContactFindings(bad_rows=_count_bad_rows([p.bad_rows for p in passes]), table=contacts)
+    return ContactFindings(bad_rows=count_bad_rows([p.bad_rows for p in passes]), table=contacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +318,7 @@ def _venue_pass(
     kinds = None if default_minutes is not None else minutes_view
     backend.materialize(_EXPOSED, _sql.exposed_scans(windows, period, kinds))
     backend.materialize(_PAIRS, _sql.venue_pairs(_EXPOSED, period))
-    exposures = backend.query(_sql.venue_exposures(_PAIRS, minutes_view, default_minutes, general=general))
+    exposures = backend.query(_sql.venue_exposures(_EXPOSED, _PAIRS, minutes_view, default_minutes, general=general))
     return exposures, backend.query(_sql.traced_bad_rows(_EXPOSED, _PAIRS))
 
 
@@ -424,17 +425,3 @@ def _all_bad_rows(backend: QueryBackend, period: tuple[datetime, datetime] | Non
     """Bad rows of the whole scan table by kind (a full audit)."""
     rows = backend.query(_sql.bad_scan_rows(period)).to_pylist()
     return {str(r["problem"]): int(r["rows_found"]) for r in rows if r["rows_found"]}
-
-
-def _count_bad_rows(tables: Sequence[pa.Table]) -> dict[str, int]:
-    """Bad rows by kind among the rows the passes read, each row once: every copy of a bad row counts
-    as its problem, every extra copy of a good row as a duplicate."""
-    rows = pa.concat_tables(tables).group_by(["person_key", "venue_id", "time_in", "time_out", "problem"])
-    distinct = rows.aggregate([("copies", "max")]).to_pylist()
-    counts: dict[str, int] = {}
-    for row in distinct:
-        problem, copies = row["problem"], int(row["copies_max"])
-        key, extra = ("duplicate", copies - 1) if problem is None else (str(problem), copies)
-        if extra > 0:
-            counts[key] = counts.get(key, 0) + extra
-    return dict(sorted(counts.items()))

@@ -338,7 +338,7 @@ def add_visit(
             )
         except ValidationError as error:
             raise _field_error(error) from None
-        investigations.add_visit(ctx, investigation_id, data)
+        investigations.add_visit(ctx, investigation_id, data, runtime.zone)
     except FieldError as error:
         ctx.session.rollback()
         flashes = [("error", t.gettext("Visit not added: %(reason)s") % {"reason": error.reason})]

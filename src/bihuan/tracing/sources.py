@@ -32,6 +32,21 @@ SCAN_SCHEMA = pa.schema(
         ("time_out", pa.timestamp("us")),
     ]
 )
+TRIP_SCHEMA = pa.schema(
+    [
+        ("trip_id", pa.string()),  # service number and departure date: MU5101-2021-12-03
+        ("vehicle_kind", pa.string()),  # a VehicleKind value
+        ("departs_at", pa.timestamp("us")),  # naive UTC, like the scans
+        ("arrives_at", pa.timestamp("us")),
+        ("person_key", pa.int64()),
+        ("row", pa.int32()),  # plane, train seat car, coach and bus rows
+        ("car", pa.string()),  # train car
+        ("compartment", pa.string()),  # sleeper compartment
+        ("cabin", pa.string()),  # ship cabin (null: deck seat)
+        ("crew", pa.bool_()),
+    ]
+)
+"""Transport records (乘车乘机记录): one row per traveller per trip, with the seat as the vehicle has it."""
 PING_SCHEMA = pa.schema(
     [("person_key", pa.int64()), ("ts", pa.timestamp("us")), ("lat", pa.float64()), ("lon", pa.float64())]
 )
@@ -73,7 +88,7 @@ class ScanStore:
 
     def write_trips(self, table: pa.Table) -> list[Path]:
         """Store a batch of trip records (one file per day of departure); the same batch again is a no-op."""
-        return self._write_by_day(self.trips, table, "departs_at")
+        return self._write_by_day(self.trips, table.select(TRIP_SCHEMA.names).cast(TRIP_SCHEMA), "departs_at")
 
     def _write_by_day(self, log: Path, table: pa.Table, time_column: str) -> list[Path]:
         written: list[Path] = []
@@ -142,7 +157,8 @@ class ScanStore:
             empty.mkdir(parents=True, exist_ok=True)
             pq.write_table(SCAN_SCHEMA.empty_table(), empty / "part-empty.parquet")
         pings = self.pings if self.has(self.pings) else None
-        return ContactSources(persons, venues, self.scans, pings, period=period)
+        trips = self.trips if self.has(self.trips) else None
+        return ContactSources(persons, venues, self.scans, pings, period=period, trips=trips)
 
 
 def _digest(table: pa.Table) -> str:

@@ -8,7 +8,7 @@ by the pure functions of ``bihuan.tracing.chains``, keyed by the cases' person i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,17 +32,25 @@ GRAPH_CONTACT_LIMIT = 3000
 
 
 def link_to_source(ctx: Ctx, case_id: int) -> TransmissionLink | None:
-    """Link a new case to its likely source when they were a traced contact of earlier cases (密接转确诊)."""
+    """Link a new case to its likely source when they were a traced contact of earlier cases (密接转确诊).
+
+    Only cases whose onset (or first positive sampling) is not later than this case's can be its source.
+    """
     if ctx.session.scalar(select(TransmissionLink.id).where(TransmissionLink.infectee_case_id == case_id)):
         return None
     case = ctx.session.get(Case, case_id)
     if case is None:
         return None
-    rows = ctx.session.execute(
-        select(TracedContact, Case.person_id)
-        .join(Case, Case.id == TracedContact.case_id)
-        .where(TracedContact.person_id == case.person_id, TracedContact.case_id != case_id)
-    ).all()
+    own_day = _reference_day(ctx, case)
+    rows = [
+        (row, source.person_id)
+        for row, source in ctx.session.execute(
+            select(TracedContact, Case)
+            .join(Case, Case.id == TracedContact.case_id)
+            .where(TracedContact.person_id == case.person_id, TracedContact.case_id != case_id)
+        ).all()
+        if _reference_day(ctx, source) <= own_day  # a source falls ill (or tests positive) first
+    ]
     candidates = [
         pure.ContactLink(source_person, row.person_id, ContactCategory(row.category), row.last_exposure)
         for row, source_person in rows
@@ -50,18 +58,35 @@ def link_to_source(ctx: Ctx, case_id: int) -> TransmissionLink | None:
     choice = pure.link_source(candidates)
     if choice is None:
         return None
-    chosen = next(row for row, source_person in rows if source_person == choice.case)
+    by_source: dict[int | str, TracedContact] = {source_person: row for row, source_person in rows}
+    # The best source that does not descend from this case: two cases found the same day are often each
+    # other's contacts, and the one traced first must not become the other's infectee as well.
+    usable = [
+        link
+        for link in (choice.link, *choice.passed_over)
+        if case_id not in _ancestors(ctx, by_source[link.case].case_id)
+    ]
+    if not usable:
+        return None
+    chosen = by_source[usable[0].case]
+    reason = choice.reason if usable[0] is choice.link else "source that makes no loop"
     link = TransmissionLink(
         infector_case_id=chosen.case_id,
         infectee_case_id=case_id,
         basis=LinkBasis.CONTACT.value,
         contact_id=chosen.id,
-        reason=f"{chosen.category}: {choice.reason}",
+        reason=f"{chosen.category}: {reason}",
         linked_at=ctx.clock.now(),
     )
     ctx.session.add(link)
     ctx.session.flush()
     return link
+
+
+def _reference_day(ctx: Ctx, case: Case) -> date:
+    """Onset as the investigation has it (else the case's), or the first positive sampling if asymptomatic."""
+    onset = ctx.session.scalar(select(Investigation.onset_date).where(Investigation.case_id == case.id))
+    return onset or case.onset_date or case.first_positive_sampling_date
 
 
 def link_contacts_who_are_cases(ctx: Ctx, investigation: Investigation) -> int:
@@ -99,6 +124,7 @@ def link_by_hand(ctx: Ctx, investigation_id: int, data: LinkCreate) -> LinkPubli
 
 
 def _ancestors(ctx: Ctx, case_id: int) -> set[int]:
+    """The case's infector, the infector's infector, and so on (stops at a loop)."""
     rows = ctx.session.execute(select(TransmissionLink.infectee_case_id, TransmissionLink.infector_case_id))
     infector_of = {infectee: infector for infectee, infector in rows}
     found: set[int] = set()

@@ -9,7 +9,7 @@ contradicts itself (a stay that ends before it starts, two stays at once) is ref
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -57,16 +57,21 @@ def open_investigation(ctx: Ctx, case_id: int) -> Investigation:
     )
     ctx.session.add(investigation)
     ctx.session.flush()
+    _announce(ctx, investigation, EventKind.INVESTIGATION_OPENED)
+    return investigation
+
+
+def _announce(ctx: Ctx, investigation: Investigation, kind: EventKind) -> None:
+    """An investigation's event, on the case's person (their loop timeline shows it)."""
     record(
         ctx,
-        EventKind.INVESTIGATION_OPENED,
-        person_id=case.person_id,
-        jurisdiction_id=case.jurisdiction_id,
+        kind,
+        person_id=investigation.person_id,
+        jurisdiction_id=investigation.jurisdiction_id,
         subject_type="investigation",
         subject_id=investigation.id,
-        refs={"case": case.id},
+        refs={"case": investigation.case_id},
     )
-    return investigation
 
 
 def scoped_investigation(ctx: Ctx, investigation_id: int) -> Investigation:
@@ -129,23 +134,16 @@ def close_investigation(ctx: Ctx, investigation_id: int) -> Investigation:
     investigation.status = InvestigationStatus.CLOSED.value
     investigation.closed_at = ctx.clock.now()
     ctx.session.flush()
-    record(
-        ctx,
-        EventKind.INVESTIGATION_CLOSED,
-        person_id=investigation.person_id,
-        jurisdiction_id=investigation.jurisdiction_id,
-        subject_type="investigation",
-        subject_id=investigation.id,
-        refs={"case": investigation.case_id},
-    )
+    _announce(ctx, investigation, EventKind.INVESTIGATION_CLOSED)
     return investigation
 
 
 # -- the trajectory ------------------------------------------------------------------------------------
 
 
-def add_visit(ctx: Ctx, investigation_id: int, data: VisitCreate) -> TrajectoryVisit:
-    """Add a stay to the trajectory; the same stay again returns the stored one."""
+def add_visit(ctx: Ctx, investigation_id: int, data: VisitCreate, zone: tzinfo = UTC) -> TrajectoryVisit:
+    """Add a stay to the trajectory; the same stay again returns the stored one. A clash names the stay
+    it clashes with, its times in ``zone`` (the display zone)."""
     require(ctx.actor, Permission.INVESTIGATE)
     investigation = scoped_investigation(ctx, investigation_id)
     starts_at, ends_at = _checked_span(ctx, data)
@@ -158,10 +156,11 @@ def add_visit(ctx: Ctx, investigation_id: int, data: VisitCreate) -> TrajectoryV
         if same_place and (visit.starts_at, visit.ends_at) == (starts_at, ends_at):
             return visit
         if visit.starts_at < ends_at and starts_at < visit.ends_at:
+            span = f"{_local(visit.starts_at, zone)} – {_local(visit.ends_at, zone)}"
             raise FieldError(
                 "starts_at",
-                f"overlaps visit {visit.id} ({visit.starts_at.isoformat()} – {visit.ends_at.isoformat()}): "
-                "a person is in one place at a time; correct or delete that visit first",
+                f"overlaps visit {visit.id} ({span}): a person is in one place at a time; "
+                "correct or delete that visit first",
             )
     visit = TrajectoryVisit(
         investigation_id=investigation.id,
@@ -176,6 +175,10 @@ def add_visit(ctx: Ctx, investigation_id: int, data: VisitCreate) -> TrajectoryV
     ctx.session.add(visit)
     ctx.session.flush()
     return visit
+
+
+def _local(moment: datetime, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _checked_span(ctx: Ctx, data: VisitCreate) -> tuple[datetime, datetime]:

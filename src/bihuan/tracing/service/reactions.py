@@ -7,7 +7,6 @@ contact engine at once, so the contacts reach grouping without waiting for anyon
 
 from __future__ import annotations
 
-
 from bihuan.core.choices import EventKind
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.context import SYSTEM, Ctx
