@@ -73,7 +73,6 @@ def test_duckdb_and_spark_find_the_same_contacts(district: DistrictManifest, spa
     categories = {c.category for c in expected.contacts}
     assert {
         ContactCategory.CLOSE_CONTACT,
-        ContactCategory.GENERAL_CONTACT,
         ContactCategory.SECONDARY_CONTACT,
     } <= categories
     assert sorted(got.contacts, key=lambda c: (c.case_key, c.contact_key)) == sorted(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from bihuan.core.deps import UserCtx
 from bihuan.people.schemas import Page
 from bihuan.protocol import ContactCategory
 from bihuan.tracing.choices import InvestigationStatus
+from bihuan.tracing.deps import RuntimeDep
 from bihuan.tracing.schemas import (
     ContactsPublic,
     InvestigationPublic,
@@ -23,20 +24,9 @@ from bihuan.tracing.schemas import (
     VisitPublic,
 )
 from bihuan.tracing.service import chains, contacts, investigations
-from bihuan.tracing.service.runtime import TracingRuntime, runtime_for
 
 router = APIRouter(prefix="/api", tags=["tracing"])
 PageDep = Annotated[Page, Depends()]
-
-
-def tracing_runtime(request: Request) -> TracingRuntime:
-    """The app's tracing runtime (profile, scan store, zone, clock), configured at start-up."""
-    runtime = runtime_for(request.app.state.database)
-    assert runtime is not None, "create_app configures tracing"
-    return runtime
-
-
-RuntimeDep = Annotated[TracingRuntime, Depends(tracing_runtime)]
 
 
 @router.get("/investigations")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from babel.support import Translations
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -27,9 +27,10 @@ from bihuan.people.service import list_venues
 from bihuan.protocol import ContactCategory
 from bihuan.tracing.chains import UNKNOWN_LINEAGE
 from bihuan.tracing.choices import InvestigationStatus, VisitSource
+from bihuan.tracing.deps import RuntimeDep
 from bihuan.tracing.schemas import ContactPublic, InvestigationPublic, InvestigationUpdate, TimelinePublic, VisitCreate
 from bihuan.tracing.service import chains, contacts, investigations, views
-from bihuan.tracing.service.runtime import TracingRuntime, runtime_for
+from bihuan.tracing.service.runtime import TracingRuntime
 from bihuan.web.templating import render, request_translations
 
 router = APIRouter(include_in_schema=False)
@@ -39,16 +40,6 @@ VENUE_CHOICES = 200
 FACT_FIELDS = ("onset_date", "symptoms", "travel_history", "lineage", "isolated_at", "notes")
 VISIT_FIELDS = ("venue_id", "place_text", "starts_at", "ends_at", "source", "note")
 _SYMPTOM_SEPARATORS = re.compile(r"[,，、;；]")
-
-
-def tracing_runtime(request: Request) -> TracingRuntime:
-    """The app's tracing runtime (profile, scan store, zone, clock), as the JSON API reads it."""
-    runtime = runtime_for(request.app.state.database)
-    assert runtime is not None, "create_app configures tracing"
-    return runtime
-
-
-RuntimeDep = Annotated[TracingRuntime, Depends(tracing_runtime)]
 
 
 def category_labels(t: Translations) -> dict[str, str]:
