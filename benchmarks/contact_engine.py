@@ -311,8 +311,9 @@ def check_agreement(duck_close: pa.Table, pandas_found: set[tuple[int, int, int]
     extra = [r for r in rows if not r["household"] and (r["case_key"], r["contact_key"]) not in pandas_pairs]
     verdict = "agree" if not missing and not extra else "DISAGREE"
     return (
-        f"sanity: pandas and DuckDB {verdict} on close venue contacts: {len(pandas_found):,} pandas (case, contact, venue) "
-        f"found by DuckDB but {len(missing)}; DuckDB close contacts outside households not in pandas: {len(extra)}"
+        f"sanity: pandas and DuckDB {verdict} on close venue contacts: {len(pandas_found):,} pandas "
+        f"(case, contact, venue) found by DuckDB but {len(missing)}; "
+        f"DuckDB close contacts outside households not in pandas: {len(extra)}"
     )
 
 
@@ -325,7 +326,8 @@ def report(name: str, figures: dict[str, Any], target: str = "") -> None:
     scope = "with secondary contacts" if figures["secondary"] else "close + general, no secondary"
     print(
         f"{name} ({scope}): {figures['seconds']:.2f} s for {figures['cases']:,} cases{target}; "
-        f"CPU {figures['cpu_seconds']:.1f} s; peak RSS {figures['peak_rss_mib']:,.0f} MiB; "
+        f"CPU {figures['cpu_seconds']:.1f} s{' (the Python driver only)' if 'spark' in name else ''}; "
+        f"peak RSS {figures['peak_rss_mib']:,.0f} MiB; "
         f"Contact objects +{figures['object_seconds']:.2f} s"
     )
     print(f"    found {described}; bad rows {figures['bad_rows']}")
@@ -339,9 +341,8 @@ def run(args: argparse.Namespace) -> None:
     district = ensure_district(data_dir, district_params(args))
     cases = pick_cases(district, args.cases, args.seed, profile)
     scans = district.counts["scans"]
-    print(
-        f"Contact engine benchmark — {district.people:,} people, {district.days} days, {scans:,} scan rows, {len(cases):,} cases"
-    )
+    size = f"{district.people:,} people, {district.days} days, {scans:,} scan rows, {len(cases):,} cases"
+    print(f"Contact engine benchmark — {size}")
     check = min(args.pandas_cases, len(cases))
     with tempfile.TemporaryDirectory(prefix="bench-", dir=data_dir) as folder:
         work = Path(folder)

@@ -9,7 +9,16 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import select
 from tests.factories import context
-from tests.tracing.factories import World, confirm_case, make_world, runtime_for_tests, utc, world_scans, write_scans
+from tests.tracing.factories import (
+    World,
+    confirm_case,
+    make_world,
+    runtime_for_tests,
+    scan,
+    utc,
+    world_scans,
+    write_scans,
+)
 
 from bihuan.core.choices import EventKind
 from bihuan.core.clock import SimulatedClock
@@ -18,7 +27,8 @@ from bihuan.core.events import Event
 from bihuan.people.schemas import Page
 from bihuan.protocol import ContactCategory, VehicleKind, quarantine_plan
 from bihuan.tracing.models import Investigation, TracedContact, TracingRun
-from bihuan.tracing.service import contacts
+from bihuan.tracing.schemas import VisitCreate
+from bihuan.tracing.service import contacts, investigations
 from bihuan.tracing.service.runtime import TracingRuntime
 
 
@@ -155,3 +165,39 @@ def test_a_flight_in_the_window_makes_close_contacts_of_nearby_rows_and_general_
     assert found[world.shopper].category == ContactCategory.CLOSE_CONTACT
     assert "trip:MU5101-2021-12-08" in found[world.shopper].reasons
     assert found[world.stranger].category == ContactCategory.GENERAL_CONTACT
+
+
+def test_cases_traced_together_get_the_same_contacts_as_one_by_one(
+    database: Database, clock: SimulatedClock, world: World, tmp_path: Path
+) -> None:
+    deferred = runtime_for_tests(database, clock, tmp_path / "batch", auto_trace=False)
+    write_scans(deferred, world_scans(world))
+    confirm_case(database, clock, world.case_person, world.district.building_a)
+    confirm_case(database, clock, world.shopper, world.district.building_a)
+    assert _contacts(database) == {}, "nothing traced yet: the batch does it"
+    with context(database, clock) as ctx:
+        runs = contacts.trace_pending(ctx, deferred)
+        assert contacts.trace_pending(ctx, deferred) == []
+    assert len(runs) == 2
+    with database.session() as session:
+        by_case = {(c.case_id, c.person_id): c.category for c in session.scalars(select(TracedContact))}
+    assert ContactCategory.CLOSE_CONTACT in by_case.values()
+    assert sum(run.new_contacts for run in runs) == len(by_case)
+
+
+def test_a_self_reported_stay_counts_as_the_cases_own_scan(
+    database: Database, clock: SimulatedClock, world: World, tmp_path: Path
+) -> None:
+    """The case forgot to scan at the market on the 7th; the stranger was there for an hour with them."""
+    reported = runtime_for_tests(database, clock, tmp_path / "reported", auto_trace=False)
+    write_scans(reported, [scan(world.stranger, world.supermarket, utc(2021, 12, 7, 10), utc(2021, 12, 7, 11))])
+    case_id = confirm_case(database, clock, world.case_person, world.district.building_a)
+    with database.session() as session:
+        investigation_id = session.scalars(select(Investigation.id).where(Investigation.case_id == case_id)).one()
+    visit = VisitCreate(venue_id=world.supermarket, starts_at=utc(2021, 12, 7, 10), ends_at=utc(2021, 12, 7, 11))
+    with context(database, clock) as ctx:
+        investigations.add_visit(ctx, investigation_id, visit)
+        contacts.trace_contacts(ctx, investigation_id, reported)
+    stranger = _contacts(database)[world.stranger]
+    assert stranger.category == ContactCategory.CLOSE_CONTACT
+    assert f"venue:{world.supermarket}" in stranger.reasons

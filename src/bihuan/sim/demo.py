@@ -25,7 +25,8 @@ from bihuan.protocol import load_profile
 from bihuan.sim.contact_logs import load_contact_logs
 from bihuan.sim.load import load_district
 from bihuan.sim.testing_round import run_demo_round
-from bihuan.tracing.service.runtime import TracingRuntime, configure
+from bihuan.tracing.service.contacts import trace_pending
+from bihuan.tracing.service.runtime import TracingRuntime, configure, runtime_for
 from bihuan.tracing.sources import ScanStore
 
 DEMO_PASSWORD = "bihuan-demo-2021"
@@ -139,7 +140,8 @@ def _feed_contact_logs(database: Database, directory: Path, console: Console) ->
         rows = load_contact_logs(database, directory, store, timezone=settings.timezone, shift_days=shift)
     console.print(f"Scan store: {rows:,} venue scans over the last {facts['days']} days.")
     profile = load_profile(settings.profile)
-    configure(database, TracingRuntime(profile=profile, store=store, timezone=settings.timezone))
+    # The round confirms its cases one by one; they are traced together afterwards, in one engine run.
+    configure(database, TracingRuntime(profile=profile, store=store, timezone=settings.timezone, auto_trace=False))
 
 
 def _demo_round(database: Database, directory: Path, console: Console) -> None:
@@ -161,3 +163,16 @@ def _demo_round(database: Database, directory: Path, console: Console) -> None:
             f"{summary.positive_pools} positive pools, {summary.controlled} people controlled and re-tested, "
             f"{summary.cases} cases confirmed."
         )
+    _trace_demo_cases(database, console)
+
+
+def _trace_demo_cases(database: Database, console: Console) -> None:
+    """The contact engine over every confirmed case not traced yet (快流调), in one run."""
+    runtime = runtime_for(database)
+    if runtime is None:
+        return
+    with console.status("Tracing the confirmed cases (contact engine) ..."), database.session() as session:
+        runs = trace_pending(Ctx(session=session, clock=SystemClock(), actor=SYSTEM), runtime)
+    if runs:
+        found = sum(sum(run.found.values()) for run in runs)
+        console.print(f"Tracing: {len(runs)} cases traced in {runs[0].seconds:.1f} s, {found:,} contacts found.")

@@ -91,10 +91,11 @@ def _reference_day(ctx: Ctx, case: Case) -> date:
 
 def link_contacts_who_are_cases(ctx: Ctx, investigation: Investigation) -> int:
     """After a run: contacts of this case who are already cases themselves get their source link."""
+    linked = select(TransmissionLink.infectee_case_id)
     stmt = (
         select(Case.id)
         .join(TracedContact, TracedContact.person_id == Case.person_id)
-        .where(TracedContact.case_id == investigation.case_id)
+        .where(TracedContact.case_id == investigation.case_id, Case.id.not_in(linked))
     )
     return sum(link_to_source(ctx, case_id) is not None for case_id in ctx.session.scalars(stmt).all())
 

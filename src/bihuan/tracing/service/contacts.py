@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import aliased
 
@@ -29,8 +30,9 @@ from bihuan.people.schemas import Page
 from bihuan.people.service import in_scope
 from bihuan.protocol import ContactCategory, quarantine_plan
 from bihuan.tracing.backends import DuckDBBackend, QueryBackend
+from bihuan.tracing.choices import InvestigationStatus, VisitSource
 from bihuan.tracing.engine import CaseExposure, Contact, ContactFindings, find_contacts
-from bihuan.tracing.models import Investigation, TracedContact, TracingRun
+from bihuan.tracing.models import Investigation, TracedContact, TracingRun, TrajectoryVisit
 from bihuan.tracing.schemas import ContactPublic
 from bihuan.tracing.service import chains
 from bihuan.tracing.service.investigations import exposure_window, import_scan_visits, scoped_investigation
@@ -43,33 +45,60 @@ _BULK = 20_000
 def trace_contacts(ctx: Ctx, investigation_id: int, runtime: TracingRuntime) -> TracingRun:
     """Run the contact engine for one investigation and store what it finds (快流调)."""
     require(ctx.actor, Permission.INVESTIGATE)
-    investigation = scoped_investigation(ctx, investigation_id)
-    return _run(ctx, investigation, runtime)
+    return trace_investigations(ctx, [scoped_investigation(ctx, investigation_id)], runtime)[0]
 
 
-def _run(ctx: Ctx, investigation: Investigation, runtime: TracingRuntime) -> TracingRun:
-    import_scan_visits(ctx, investigation, runtime)
-    start, end = exposure_window(investigation, runtime)
-    case = CaseExposure(investigation.person_id, _naive(start), _naive(end) if end else None)
-    sources = runtime.store.sources(ctx)
+def trace_pending(ctx: Ctx, runtime: TracingRuntime) -> list[TracingRun]:
+    """Trace every open investigation that was never traced, in one engine run (a drill's or demo's batch)."""
+    require(ctx.actor, Permission.INVESTIGATE)
+    stmt = select(Investigation).where(
+        Investigation.last_traced_at.is_(None), Investigation.status == InvestigationStatus.OPEN.value
+    )
+    pending = list(ctx.session.scalars(stmt.order_by(Investigation.id)))
+    return trace_investigations(ctx, pending, runtime) if pending else []
+
+
+def trace_investigations(ctx: Ctx, batch: Sequence[Investigation], runtime: TracingRuntime) -> list[TracingRun]:
+    """One engine run for these investigations (the engine reads the big logs once for all of them);
+    each gets its contacts stored, its source links and a run record with the bad rows the run met."""
+    cases = [_exposure(ctx, investigation, runtime) for investigation in batch]
     began = time.perf_counter()
     backend = _backend(runtime)
     try:
         findings = find_contacts(
-            backend, sources, [case], runtime.profile, isolated_at=_isolation_times(ctx, investigation.person_id)
+            backend,
+            runtime.store.sources(ctx),
+            cases,
+            runtime.profile,
+            isolated_at=_isolation_times(ctx, {i.person_id for i in batch}),
+            case_visits=_reported_visits(ctx, batch),
         )
     finally:
         backend.close()
-    seconds = time.perf_counter() - began
-    new, changed = _store(ctx, investigation, findings.contacts, runtime)
+    seconds = round(time.perf_counter() - began, 3)
+    return [_record_run(ctx, investigation, findings, seconds, runtime) for investigation in batch]
+
+
+def _exposure(ctx: Ctx, investigation: Investigation, runtime: TracingRuntime) -> CaseExposure:
+    """The case's window for the engine, after copying its own scans onto the trajectory."""
+    import_scan_visits(ctx, investigation, runtime)
+    start, end = exposure_window(investigation, runtime)
+    return CaseExposure(investigation.person_id, _naive(start), _naive(end) if end else None)
+
+
+def _record_run(
+    ctx: Ctx, investigation: Investigation, findings: ContactFindings, seconds: float, runtime: TracingRuntime
+) -> TracingRun:
+    found = tuple(findings.of_case(investigation.person_id).values())
+    new, changed = _store(ctx, investigation, found, runtime)
     chains.link_contacts_who_are_cases(ctx, investigation)
     investigation.last_traced_at = ctx.clock.now()
     run = TracingRun(
         investigation_id=investigation.id,
         backend=runtime.backend,
         started_at=ctx.clock.now(),
-        seconds=round(seconds, 3),
-        found=_by_category(findings),
+        seconds=seconds,
+        found=_by_category(found),
         new_contacts=new,
         changed_contacts=changed,
         bad_rows=dict(findings.bad_rows),
@@ -77,6 +106,27 @@ def _run(ctx: Ctx, investigation: Investigation, runtime: TracingRuntime) -> Tra
     ctx.session.add(run)
     ctx.session.flush()
     return run
+
+
+def _reported_visits(ctx: Ctx, batch: Sequence[Investigation]) -> pa.Table:
+    """Self-reported and transport stays at registered venues: they count as the cases' own scans."""
+    person_of = {i.id: i.person_id for i in batch}
+    stmt = select(
+        TrajectoryVisit.investigation_id, TrajectoryVisit.venue_id, TrajectoryVisit.starts_at, TrajectoryVisit.ends_at
+    ).where(
+        TrajectoryVisit.investigation_id.in_(list(person_of)),
+        TrajectoryVisit.venue_id.is_not(None),
+        TrajectoryVisit.source != VisitSource.VENUE_SCAN.value,
+    )
+    rows = ctx.session.execute(stmt).all()
+    return pa.table(
+        {
+            "person_key": pa.array([person_of[r[0]] for r in rows], pa.int64()),
+            "venue_id": pa.array([r[1] for r in rows], pa.int32()),
+            "time_in": pa.array([_naive(r[2]) for r in rows], pa.timestamp("us")),
+            "time_out": pa.array([_naive(r[3]) for r in rows], pa.timestamp("us")),
+        }
+    )
 
 
 def _backend(runtime: TracingRuntime) -> QueryBackend:
@@ -98,20 +148,20 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _isolation_times(ctx: Ctx, case_person_id: int) -> dict[int, datetime]:
+def _isolation_times(ctx: Ctx, case_person_ids: set[int]) -> dict[int, datetime]:
     """When traced people were isolated (``isolation_started``): their secondary windows end there."""
     rows = ctx.session.execute(
         select(Event.person_id, func.min(Event.occurred_at))
         .where(Event.kind == EventKind.ISOLATION_STARTED.value, Event.person_id.is_not(None))
-        .where(Event.person_id != case_person_id)
+        .where(Event.person_id.not_in(case_person_ids))
         .group_by(Event.person_id)
     )
     return {int(person): _naive(moment) for person, moment in rows if person is not None}
 
 
-def _by_category(findings: ContactFindings) -> dict[str, int]:
+def _by_category(found: Sequence[Contact]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for contact in findings.contacts:
+    for contact in found:
         counts[str(contact.category)] = counts.get(str(contact.category), 0) + 1
     return counts
 
