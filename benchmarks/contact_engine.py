@@ -29,22 +29,9 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _environment import ROOT, use_the_project_environment
 
-
-def _use_the_project_environment() -> None:
-    """Run inside the project's .venv (README setup) even when started with a bare `python`."""
-    try:
-        import bihuan  # noqa: F401
-    except ImportError:
-        venv = ROOT / ".venv"
-        python = venv / "bin" / "python"
-        if python.exists() and Path(sys.prefix).resolve() != venv.resolve():
-            os.execv(str(python), [str(python), *sys.argv])
-        sys.path.insert(0, str(ROOT / "src"))
-
-
-_use_the_project_environment()
+use_the_project_environment()
 
 import argparse  # noqa: E402
 import json  # noqa: E402

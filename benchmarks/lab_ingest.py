@@ -20,25 +20,10 @@ Target (issue 3): under 10 s for the 1,000,000-person round on PostgreSQL on a 2
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _environment import use_the_project_environment
 
-
-def _use_the_project_environment() -> None:
-    """Run inside the project's .venv (README setup) even when started with a bare `python`."""
-    try:
-        import bihuan  # noqa: F401
-    except ImportError:
-        venv = ROOT / ".venv"
-        python = venv / "bin" / "python"
-        if python.exists() and Path(sys.prefix).resolve() != venv.resolve():
-            os.execv(str(python), [str(python), *sys.argv])
-        sys.path.insert(0, str(ROOT / "src"))
-
-
-_use_the_project_environment()
+use_the_project_environment()
 
 import argparse  # noqa: E402
 import csv  # noqa: E402

@@ -1,0 +1,22 @@
+"""What every benchmark does first: run inside the project's .venv (the README's setup), even when started
+with a bare ``python3``; imported as ``from _environment import use_the_project_environment``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def use_the_project_environment() -> None:
+    """Re-launch this script with .venv's Python when bihuan is not importable here."""
+    try:
+        import bihuan  # noqa: F401
+    except ImportError:
+        venv = ROOT / ".venv"
+        python = venv / "bin" / "python"
+        if python.exists() and Path(sys.prefix).resolve() != venv.resolve():
+            os.execv(str(python), [str(python), *sys.argv])
+        sys.path.insert(0, str(ROOT / "src"))
