@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from tests.factories import context, make_person
-from tests.tracing.factories import World, confirm_case, make_world, runtime_for_tests, utc, world_scans, write_scans
+from tests.tracing.factories import World, confirm_case, runtime_for_tests, utc
 
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
@@ -19,18 +19,6 @@ from bihuan.tracing.models import Investigation, TransmissionLink
 from bihuan.tracing.schemas import LinkCreate, VisitCreate
 from bihuan.tracing.service import chains, investigations
 from bihuan.tracing.service.runtime import TracingRuntime
-
-
-@pytest.fixture
-def world(database: Database, clock: SimulatedClock) -> World:
-    return make_world(database, clock)
-
-
-@pytest.fixture
-def runtime(database: Database, clock: SimulatedClock, tmp_path: Path, world: World) -> TracingRuntime:
-    runtime = runtime_for_tests(database, clock, tmp_path / "data")
-    write_scans(runtime, world_scans(world))
-    return runtime
 
 
 def _investigation_of(database: Database, case_id: int) -> int:

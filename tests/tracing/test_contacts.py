@@ -6,13 +6,11 @@ from datetime import UTC, date
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 from sqlalchemy import select
 from tests.factories import context
 from tests.tracing.factories import (
     World,
     confirm_case,
-    make_world,
     runtime_for_tests,
     scan,
     utc,
@@ -30,18 +28,6 @@ from bihuan.tracing.models import Investigation, TracedContact, TracingRun
 from bihuan.tracing.schemas import VisitCreate
 from bihuan.tracing.service import contacts, investigations
 from bihuan.tracing.service.runtime import TracingRuntime
-
-
-@pytest.fixture
-def world(database: Database, clock: SimulatedClock) -> World:
-    return make_world(database, clock)
-
-
-@pytest.fixture
-def runtime(database: Database, clock: SimulatedClock, tmp_path: Path, world: World) -> TracingRuntime:
-    runtime = runtime_for_tests(database, clock, tmp_path / "data")
-    write_scans(runtime, world_scans(world))
-    return runtime
 
 
 def _contacts(database: Database) -> dict[int, TracedContact]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from tests.factories import context
-from tests.tracing.factories import World, confirm_case, make_world, runtime_for_tests, utc, world_scans, write_scans
+from tests.tracing.factories import World, confirm_case, runtime_for_tests, utc, world_scans, write_scans
 
 from bihuan.core.choices import EventKind
 from bihuan.core.clock import SimulatedClock
@@ -20,11 +20,6 @@ from bihuan.tracing.models import Investigation
 from bihuan.tracing.schemas import InvestigationUpdate, VisitCreate
 from bihuan.tracing.service import investigations
 from bihuan.tracing.service.runtime import TracingRuntime
-
-
-@pytest.fixture
-def world(database: Database, clock: SimulatedClock) -> World:
-    return make_world(database, clock)
 
 
 @pytest.fixture
