@@ -27,6 +27,12 @@ def runtime(database: Database, clock: SimulatedClock, tmp_path: Path) -> Tracin
     return runtime_for_tests(database, clock, tmp_path / "data", auto_trace=False)
 
 
+@pytest.fixture
+def investigation(database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime) -> Investigation:
+    """The investigation the case's confirmation opened."""
+    return _investigation(database, confirm_case(database, clock, world.case_person, world.district.building_a))
+
+
 def _investigation(database: Database, case_id: int) -> Investigation:
     with database.session() as session:
         return session.scalars(select(Investigation).where(Investigation.case_id == case_id)).one()
@@ -112,22 +118,16 @@ def _visit(world: World, start_hour: int, end_hour: int, **fields: object) -> Vi
 
 
 def test_a_visit_that_ends_before_it_starts_is_refused(
-    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime, investigation: Investigation
 ) -> None:
-    investigation = _investigation(
-        database, confirm_case(database, clock, world.case_person, world.district.building_a)
-    )
     with pytest.raises(FieldError) as refused, context(database, clock) as ctx:
         investigations.add_visit(ctx, investigation.id, _visit(world, 12, 11))
     assert refused.value.field == "ends_at"
 
 
 def test_two_stays_at_once_are_refused_naming_the_clash_and_nothing_is_stored(
-    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime, investigation: Investigation
 ) -> None:
-    investigation = _investigation(
-        database, confirm_case(database, clock, world.case_person, world.district.building_a)
-    )
     with context(database, clock) as ctx:
         first = investigations.add_visit(ctx, investigation.id, _visit(world, 10, 12))
     with pytest.raises(FieldError) as refused, context(database, clock) as ctx:
@@ -138,11 +138,8 @@ def test_two_stays_at_once_are_refused_naming_the_clash_and_nothing_is_stored(
 
 
 def test_the_same_visit_sent_twice_is_stored_once(
-    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime, investigation: Investigation
 ) -> None:
-    investigation = _investigation(
-        database, confirm_case(database, clock, world.case_person, world.district.building_a)
-    )
     with context(database, clock) as ctx:
         first = investigations.add_visit(ctx, investigation.id, _visit(world, 10, 12))
     with context(database, clock) as ctx:
@@ -152,11 +149,8 @@ def test_the_same_visit_sent_twice_is_stored_once(
 
 
 def test_a_visit_needs_a_known_venue_or_an_address(
-    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime, investigation: Investigation
 ) -> None:
-    investigation = _investigation(
-        database, confirm_case(database, clock, world.case_person, world.district.building_a)
-    )
     with pytest.raises(FieldError) as unknown, context(database, clock) as ctx:
         investigations.add_visit(ctx, investigation.id, _visit(world, 10, 12, venue_id=999_999))
     assert unknown.value.field == "venue_id"
@@ -188,11 +182,8 @@ def test_the_cases_own_scans_join_the_timeline_in_time_order(
 
 
 def test_closing_twice_is_a_conflict(
-    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime
+    database: Database, clock: SimulatedClock, world: World, runtime: TracingRuntime, investigation: Investigation
 ) -> None:
-    investigation = _investigation(
-        database, confirm_case(database, clock, world.case_person, world.district.building_a)
-    )
     with context(database, clock) as ctx:
         investigations.close_investigation(ctx, investigation.id)
     with pytest.raises(Conflict), context(database, clock) as ctx:

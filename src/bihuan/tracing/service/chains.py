@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bihuan.core.context import Ctx
-from bihuan.core.errors import FieldError, NotFound
+from bihuan.core.errors import FieldError
 from bihuan.core.permissions import Permission, require
 from bihuan.people.models import Person, Venue
 from bihuan.people.service import in_scope
@@ -41,15 +41,16 @@ def link_to_source(ctx: Ctx, case_id: int) -> TransmissionLink | None:
     case = ctx.session.get(Case, case_id)
     if case is None:
         return None
-    own_day = _reference_day(ctx, case)
+    own_day = _reference_day(ctx.session.scalar(_onset(case.id)), case)
+    stmt = (
+        select(TracedContact, Case, _onset(Case.id).scalar_subquery())
+        .join(Case, Case.id == TracedContact.case_id)
+        .where(TracedContact.person_id == case.person_id, TracedContact.case_id != case_id)
+    )
     rows = [
         (row, source.person_id)
-        for row, source in ctx.session.execute(
-            select(TracedContact, Case)
-            .join(Case, Case.id == TracedContact.case_id)
-            .where(TracedContact.person_id == case.person_id, TracedContact.case_id != case_id)
-        ).all()
-        if _reference_day(ctx, source) <= own_day  # a source falls ill (or tests positive) first
+        for row, source, onset in ctx.session.execute(stmt).all()
+        if _reference_day(onset, source) <= own_day  # a source falls ill (or tests positive) first
     ]
     candidates = [
         pure.ContactLink(source_person, row.person_id, ContactCategory(row.category), row.last_exposure)
@@ -83,10 +84,14 @@ def link_to_source(ctx: Ctx, case_id: int) -> TransmissionLink | None:
     return link
 
 
-def _reference_day(ctx: Ctx, case: Case) -> date:
+def _onset(case_id: Any) -> Select[Any]:
+    """The onset date the case's investigation records."""
+    return select(Investigation.onset_date).where(Investigation.case_id == case_id)
+
+
+def _reference_day(investigated_onset: date | None, case: Case) -> date:
     """Onset as the investigation has it (else the case's), or the first positive sampling if asymptomatic."""
-    onset = ctx.session.scalar(select(Investigation.onset_date).where(Investigation.case_id == case.id))
-    return onset or case.onset_date or case.first_positive_sampling_date
+    return investigated_onset or case.onset_date or case.first_positive_sampling_date
 
 
 def link_contacts_who_are_cases(ctx: Ctx, investigation: Investigation) -> int:
@@ -249,10 +254,3 @@ def _venue_names(ctx: Ctx, venue_ids: Sequence[int]) -> dict[int, str]:
         return {}
     rows = ctx.session.execute(select(Venue.id, Venue.name).where(Venue.id.in_(venue_ids)))
     return {venue_id: name for venue_id, name in rows}
-
-
-def get_link(ctx: Ctx, case_id: int) -> LinkPublic:
-    link = ctx.session.scalar(select(TransmissionLink).where(TransmissionLink.infectee_case_id == case_id))
-    if link is None:
-        raise NotFound(f"no source link for case {case_id}")
-    return LinkPublic.model_validate(link)

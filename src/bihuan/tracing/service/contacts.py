@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
-from bihuan.core.db import core_table
+from bihuan.core.db import core_table, count_rows
 from bihuan.core.errors import FieldError
 from bihuan.core.events import Event, EventRecord, make_event, record_many
 from bihuan.core.permissions import Permission, require
@@ -345,7 +345,7 @@ def list_contacts(
         stmt = stmt.where(TracedContact.category == category.value)
     if person_id is not None:
         stmt = stmt.where(TracedContact.person_id == person_id)
-    count = ctx.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    count = count_rows(ctx.session, stmt)
     rows = ctx.session.execute(
         stmt.order_by(TracedContact.category, TracedContact.last_exposure.desc(), TracedContact.id)
         .limit(page.page_size)

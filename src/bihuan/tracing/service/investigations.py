@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
+from bihuan.core.db import count_rows
 from bihuan.core.errors import Conflict, FieldError, NotFound
 from bihuan.core.events import record
 from bihuan.core.permissions import Permission, require
@@ -292,7 +293,7 @@ def list_investigations(
         stmt = stmt.where(Investigation.status == status.value)
     if only_id is not None:
         stmt = stmt.where(Investigation.id == only_id)
-    count = ctx.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    count = count_rows(ctx.session, stmt)
     rows = ctx.session.execute(
         stmt.order_by(Investigation.opened_at.desc(), Investigation.id.desc()).limit(page.page_size).offset(page.offset)
     ).all()
@@ -305,17 +306,6 @@ def get_investigation(ctx: Ctx, investigation_id: int, runtime: TracingRuntime) 
     if not found:
         raise NotFound(f"investigation {investigation_id} not found")
     return found[0]
-
-
-def investigation_of_case(ctx: Ctx, case_id: int) -> int:
-    """The id of a case's investigation (scoped)."""
-    stmt = in_scope(ctx, select(Investigation.id), Investigation.jurisdiction_id).where(
-        Investigation.case_id == case_id
-    )
-    found = ctx.session.scalar(stmt)
-    if found is None:
-        raise NotFound(f"no investigation for case {case_id}")
-    return found
 
 
 def _contact_counts(ctx: Ctx, investigation_ids: list[int]) -> dict[int, dict[str, int]]:
