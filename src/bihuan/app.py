@@ -16,6 +16,8 @@ from bihuan.core.auth_pages import router as auth_pages
 from bihuan.core.clock import Clock, SystemClock
 from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, FieldError
+from bihuan.grouping.api import router as grouping_router
+from bihuan.isolation.api import router as isolation_router
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
 from bihuan.protocol import ProtocolProfile, load_profile
@@ -25,11 +27,22 @@ from bihuan.tracing.api import router as tracing_router
 from bihuan.tracing.pages import router as tracing_pages
 from bihuan.tracing.service.runtime import TracingRuntime, configure
 from bihuan.tracing.sources import ScanStore
+from bihuan.transfer.api import router as transfer_router
+from bihuan.transfer.pages import router as transfer_pages
 from bihuan.web.formatting import set_display_timezone
 from bihuan.web.static import mount_static
 
-API_ROUTERS = (auth_router, people_router, audit_router, screening_router, tracing_router)
-PAGE_ROUTERS = (auth_pages, people_pages, audit_pages, screening_pages, tracing_pages)
+API_ROUTERS = (
+    auth_router,
+    people_router,
+    audit_router,
+    screening_router,
+    tracing_router,
+    grouping_router,
+    isolation_router,
+    transfer_router,
+)
+PAGE_ROUTERS = (auth_pages, people_pages, audit_pages, screening_pages, tracing_pages, transfer_pages)
 
 
 def create_app(

@@ -4,6 +4,8 @@ from bihuan.core.auth_models import User, UserSession
 from bihuan.core.db import Base
 from bihuan.core.events import Event
 from bihuan.core.import_reports import ImportReport
+from bihuan.grouping.models import TransferRequest
+from bihuan.isolation.models import ExpectedRelease, IsolationSite, SitePlaces
 from bihuan.people.models import Address, Household, Jurisdiction, Person, Venue
 from bihuan.screening.models import (
     Campaign,
@@ -18,18 +20,23 @@ from bihuan.screening.models import (
     Tube,
 )
 from bihuan.tracing.models import Investigation, TracedContact, TracingRun, TrajectoryVisit, TransmissionLink
+from bihuan.transfer.models import Batch, BatchMember, TransferPlanRun, Vehicle
 
 __all__ = [
     "Address",
     "Base",
+    "Batch",
+    "BatchMember",
     "Campaign",
     "CampaignUnit",
     "Case",
     "Confirmation",
     "Event",
+    "ExpectedRelease",
     "Household",
     "ImportReport",
     "Investigation",
+    "IsolationSite",
     "Jurisdiction",
     "KeyPopulationMember",
     "LabResult",
@@ -37,12 +44,16 @@ __all__ = [
     "Retest",
     "Sample",
     "SamplingSite",
+    "SitePlaces",
     "TracedContact",
     "TracingRun",
     "TrajectoryVisit",
+    "TransferPlanRun",
+    "TransferRequest",
     "TransmissionLink",
     "Tube",
     "User",
     "UserSession",
+    "Vehicle",
     "Venue",
 ]

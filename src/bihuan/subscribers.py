@@ -1,9 +1,10 @@
 """Every event subscriber of the platform, imported in one place so that the loop is always wired.
 
 The app imports this module at start-up; so do the tests, the demo and the CLI, so that a case
-confirmed anywhere opens its investigation the same way.
+confirmed anywhere opens its investigation and enters the transfer queue the same way.
 """
 
-from bihuan.tracing.service import reactions
+from bihuan.grouping import reactions as grouping_reactions
+from bihuan.tracing.service import reactions as tracing_reactions
 
-__all__ = ["reactions"]
+__all__ = ["grouping_reactions", "tracing_reactions"]

@@ -102,6 +102,7 @@ def test_a_positive_retest_becomes_a_case_with_events_in_order(database: Databas
         "confirmation_opened",
         "case_confirmed",
         "investigation_opened",  # tracing reacts to the confirmed case (快流调)
+        "transfer_queued",  # and the case waits for its transfer to the designated hospital (快编组)
     ]
     assert kinds_of(database, healthy)[-2:] == ["retest_sampled", "test_resulted"]
     with database.session() as session:

@@ -42,13 +42,22 @@ class EventKind(StrEnum):
     INVESTIGATION_CLOSED = "investigation_closed"
     # 快编组 fast grouping
     TRANSFER_QUEUED = "transfer_queued"
+    TRANSFER_CANCELLED = "transfer_cancelled"
+    TRANSFER_PLANNED = "transfer_planned"  # one planning run (the plan as a whole)
     BATCH_PLANNED = "batch_planned"
+    BATCH_CANCELLED = "batch_cancelled"
     # 快转运 fast transfer
     DISPATCHED = "dispatched"
     PICKED_UP = "picked_up"
     ARRIVED = "arrived"
     RETURNED_TO_QUEUE = "returned_to_queue"
+    VEHICLE_CREATED = "vehicle_created"
+    VEHICLE_UPDATED = "vehicle_updated"
+    VEHICLE_FAILED = "vehicle_failed"
     # 快隔离 fast isolation
+    SITE_CREATED = "site_created"
+    SITE_UPDATED = "site_updated"
+    SITE_REPORTED_FULL = "site_reported_full"
     ISOLATION_STARTED = "isolation_started"
     TEST_SCHEDULED = "test_scheduled"
     HEALTH_CHECK_RECORDED = "health_check_recorded"

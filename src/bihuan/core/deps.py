@@ -15,6 +15,7 @@ from bihuan.core.clock import Clock
 from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, NotFound
+from bihuan.protocol import ProtocolProfile
 
 SESSION_COOKIE = "bihuan_session"
 
@@ -41,6 +42,15 @@ def get_database(request: Request) -> Database:
 def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
+
+
+def get_profile(request: Request) -> ProtocolProfile:
+    """The deployment's protocol profile, loaded once by create_app."""
+    profile: ProtocolProfile = request.app.state.profile
+    return profile
+
+
+ProfileDep = Annotated[ProtocolProfile, Depends(get_profile)]
 
 
 @dataclass(frozen=True, slots=True)

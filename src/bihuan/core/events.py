@@ -83,7 +83,9 @@ class EventRecord:
 
 
 Subscriber = Callable[[EventRecord, "Database"], None]
+BatchSubscriber = Callable[[list[EventRecord], "Database"], None]
 _subscribers: dict[EventKind, list[Subscriber]] = defaultdict(list)
+_batch_subscribers: dict[EventKind, list[BatchSubscriber]] = defaultdict(list)
 
 
 def subscribe(*kinds: EventKind) -> Callable[[Subscriber], Subscriber]:
@@ -98,10 +100,31 @@ def subscribe(*kinds: EventKind) -> Callable[[Subscriber], Subscriber]:
     return register
 
 
-def unsubscribe(fn: Subscriber) -> None:
-    for handlers in _subscribers.values():
-        if fn in handlers:
-            handlers.remove(fn)
+def subscribe_batch(*kinds: EventKind) -> Callable[[BatchSubscriber], BatchSubscriber]:
+    """Register a function to run once after each commit, with all that commit's events of these kinds.
+
+    For reactions that write one row per event (the transfer queue takes every contact a tracing
+    run found): one session and one bulk insert instead of one per event.
+    """
+
+    def register(fn: BatchSubscriber) -> BatchSubscriber:
+        for kind in kinds:
+            if fn not in _batch_subscribers[kind]:
+                _batch_subscribers[kind].append(fn)
+        return fn
+
+    return register
+
+
+def unsubscribe(fn: Subscriber | BatchSubscriber) -> None:
+    for registry in (_subscribers, _batch_subscribers):
+        for handlers in registry.values():
+            if fn in handlers:
+                handlers.remove(fn)  # type: ignore[arg-type]
+
+
+def _is_watched(kind: EventKind) -> bool:
+    return kind in _subscribers or kind in _batch_subscribers
 
 
 def record(ctx: Ctx, kind: EventKind, **facts: Any) -> EventRecord:
@@ -127,8 +150,9 @@ def record_many(ctx: Ctx, events: Iterable[EventRecord]) -> list[EventRecord]:
         return batch
     recorded_at = datetime.now(UTC)
     ctx.session.execute(insert(core_table(Event)), [e.as_row(recorded_at) for e in batch])
-    if any(e.kind in _subscribers for e in batch):
-        ctx.session.info.setdefault(_PENDING, []).extend(e for e in batch if e.kind in _subscribers)
+    watched = [e for e in batch if _is_watched(e.kind)]
+    if watched:
+        ctx.session.info.setdefault(_PENDING, []).extend(watched)
     return batch
 
 
@@ -140,10 +164,24 @@ def _dispatch_after_commit(session: Session) -> None:
         return
     for record_ in pending:
         for handler in list(_subscribers.get(record_.kind, ())):
-            try:
-                handler(record_, database)
-            except Exception:
-                log.exception("subscriber %s failed on %s", getattr(handler, "__name__", handler), record_.kind)
+            _run(handler, record_, database, record_.kind)
+    for batch_handler, records in _group_by_batch_handler(pending).items():
+        _run(batch_handler, records, database, records[0].kind)
+
+
+def _group_by_batch_handler(pending: list[EventRecord]) -> dict[BatchSubscriber, list[EventRecord]]:
+    grouped: dict[BatchSubscriber, list[EventRecord]] = {}
+    for record_ in pending:
+        for handler in _batch_subscribers.get(record_.kind, ()):
+            grouped.setdefault(handler, []).append(record_)
+    return grouped
+
+
+def _run(handler: Callable[[Any, Database], None], arg: Any, database: Database, kind: EventKind) -> None:
+    try:
+        handler(arg, database)
+    except Exception:
+        log.exception("subscriber %s failed on %s", getattr(handler, "__name__", handler), kind)
 
 
 @event.listens_for(Session, "after_rollback")

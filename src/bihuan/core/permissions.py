@@ -25,6 +25,10 @@ class Permission(StrEnum):
     DECIDE_CASES = "decide_cases"  # confirm a case, an asymptomatic infection, or exclude
     READ_TRACING = "read_tracing"  # investigations, traced contacts, chains and clusters
     INVESTIGATE = "investigate"  # edit investigations and trajectories, run the contact engine, link cases
+    READ_TRANSFER = "read_transfer"  # the transfer queue, batches, vehicles and sites' free places
+    PLAN_TRANSFER = "plan_transfer"  # queue people by hand, plan batches, manage vehicles
+    DISPATCH = "dispatch"  # dispatch batches, record pick-ups and arrivals, report a vehicle failure
+    MANAGE_SITES = "manage_sites"  # register sites, set their places, report a site full
 
 
 _EVERYONE = {Permission.READ_PEOPLE}
@@ -45,6 +49,10 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.DECIDE_CASES,
             Permission.READ_TRACING,
             Permission.INVESTIGATE,
+            Permission.READ_TRANSFER,
+            Permission.PLAN_TRANSFER,
+            Permission.DISPATCH,
+            Permission.MANAGE_SITES,
         }
     ),
     Role.INVESTIGATOR: frozenset(
@@ -59,8 +67,13 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.LAB: frozenset(_EVERYONE | {Permission.SAMPLE, Permission.RECORD_RESULTS, Permission.FOLLOW_UP}),
-    Role.TRANSFER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING}),
-    Role.SITE_MANAGER: frozenset(_EVERYONE | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING}),
+    Role.TRANSFER: frozenset(
+        _EVERYONE | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING, Permission.READ_TRANSFER, Permission.DISPATCH}
+    ),
+    Role.SITE_MANAGER: frozenset(
+        _EVERYONE
+        | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING, Permission.READ_TRANSFER, Permission.MANAGE_SITES}
+    ),
     Role.COMMUNITY_WORKER: frozenset(
         _EVERYONE
         | {
@@ -72,7 +85,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_TRACING,
         }
     ),
-    Role.ANALYST: frozenset(_EVERYONE | {Permission.READ_AUDIT, Permission.READ_TRACING}),
+    Role.ANALYST: frozenset(_EVERYONE | {Permission.READ_AUDIT, Permission.READ_TRACING, Permission.READ_TRANSFER}),
 }
 
 

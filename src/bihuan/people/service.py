@@ -40,7 +40,10 @@ C = TypeVar("C", Jurisdiction, Address, Household, Venue)
 # -- scope ---------------------------------------------------------------------------------------
 
 
-def in_scope(ctx: Ctx, stmt: Select[Any], jurisdiction_column: Any) -> Select[Any]:
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def in_scope(ctx: Ctx, stmt: _Query, jurisdiction_column: Any) -> _Query:
     """Restrict a query to rows whose jurisdiction lies in the actor's subtree."""
     if not ctx.actor.jurisdiction_path:
         return stmt
@@ -69,7 +72,8 @@ def _visible_jurisdiction(ctx: Ctx, jurisdiction_id: int, field: str = "jurisdic
 
 
 def _get_scoped(ctx: Ctx, model: type[T], id_: int, jurisdiction_column: Any, what: str) -> T:
-    row = ctx.session.scalar(in_scope(ctx, select(model).where(model.id == id_), jurisdiction_column))  # type: ignore[attr-defined]
+    stmt: Select[Any] = select(model).where(model.id == id_)  # type: ignore[attr-defined]
+    row: T | None = ctx.session.scalar(in_scope(ctx, stmt, jurisdiction_column))
     if row is None:
         raise NotFound(f"{what} {id_} not found")
     return row

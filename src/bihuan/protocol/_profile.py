@@ -11,8 +11,9 @@ from bihuan.protocol._base import ProfileModel, ProfileValueError
 from bihuan.protocol._quarantine_models import HomeMonitoringRules, QuarantineRule, SiteRules
 from bihuan.protocol._screening_models import ScreeningRules
 from bihuan.protocol._tracing_models import TracingRules
+from bihuan.protocol._transfer_models import TransferRules
 from bihuan.protocol._zone_models import CodeRules, ZoneRules
-from bihuan.protocol.choices import ContactCategory, LoopStage
+from bihuan.protocol.choices import ContactCategory, DestinationKind, LoopStage, QuarantinePhase
 
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
@@ -36,6 +37,7 @@ class ProtocolProfile(ProfileModel):
     quarantine: dict[ContactCategory, QuarantineRule]
     home_monitoring: HomeMonitoringRules
     sites: SiteRules
+    transfer: TransferRules
     screening: ScreeningRules
     zones: ZoneRules
     codes: CodeRules
@@ -51,4 +53,17 @@ class ProtocolProfile(ProfileModel):
         for stage in LoopStage:
             if stage not in self.loop_targets:
                 raise ProfileValueError(f"loop_targets.{stage}", "missing: every loop stage needs a target in hours")
+        return self
+
+    @model_validator(mode="after")
+    def _central_quarantine_only_for_central_plans(self) -> Self:
+        for category, destination in self.transfer.destinations.items():
+            if destination != DestinationKind.CENTRAL_QUARANTINE:
+                continue
+            rule = self.quarantine.get(ContactCategory(category))
+            if rule is None or not rule.phase_days(QuarantinePhase.CENTRAL):
+                raise ProfileValueError(
+                    f"transfer.destinations.{category}",
+                    "sent to central quarantine, but its quarantine plan has no central days",
+                )
         return self

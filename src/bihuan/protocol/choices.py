@@ -200,3 +200,22 @@ VENUE_SETTINGS: dict[VenueKind, frozenset[ContactSetting]] = {
 }
 """The contact settings a venue kind stands for (场所类型对应的接触情形): a profile's contact rules name settings,
 the register names venue kinds; shops, markets and hubs stand for no close-contact setting."""
+
+
+class TransferCategory(StrEnum):
+    """Who rides to central quarantine or hospital (转运人员类别): never two categories in one vehicle."""
+
+    CONFIRMED = "confirmed"  # 确诊病例、无症状感染者: to a designated hospital
+    CLOSE_CONTACT = "close_contact"  # 密接
+    SECONDARY_CONTACT = "secondary_contact"  # 次密接
+    INBOUND = "inbound"  # 入境人员
+    COMPANION = "companion"  # 时空伴随者 (only where a profile sends them to central quarantine)
+    GENERAL_CONTACT = "general_contact"
+    SEALED_RESIDENT = "sealed_resident"
+
+
+class DestinationKind(StrEnum):
+    """Where a transfer ends (转运目的地)."""
+
+    DESIGNATED_HOSPITAL = "designated_hospital"  # 定点医院
+    CENTRAL_QUARANTINE = "central_quarantine"  # 集中隔离点

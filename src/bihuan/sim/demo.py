@@ -25,6 +25,7 @@ from bihuan.protocol import load_profile
 from bihuan.sim.contact_logs import load_contact_logs
 from bihuan.sim.load import load_district
 from bihuan.sim.testing_round import run_demo_round
+from bihuan.sim.transfer_fleet import prepare_transfer
 from bihuan.tracing.service.contacts import trace_pending
 from bihuan.tracing.service.runtime import TracingRuntime, configure, runtime_for
 from bihuan.tracing.sources import ScanStore
@@ -124,6 +125,7 @@ def prepare_demo(
     if testing_round:
         _feed_contact_logs(database, directory, console)
         _demo_round(database, directory, console)
+        _demo_transfer(database, console, people)
     return logins
 
 
@@ -176,3 +178,18 @@ def _trace_demo_cases(database: Database, console: Console) -> None:
     if runs:
         found = sum(sum(run.found.values()) for run in runs)
         console.print(f"Tracing: {len(runs)} cases traced in {runs[0].seconds:.1f} s, {found:,} contacts found.")
+
+
+def _demo_transfer(database: Database, console: Console, population: int) -> None:
+    """Sites, vehicles and a first transfer plan of the cases and close contacts (快编组、快转运)."""
+    settings = get_settings()
+    with console.status("Planning transfers (sites, vehicles, batches) ..."):
+        summary = prepare_transfer(
+            database, load_profile(settings.profile), population, datetime.now(UTC) - timedelta(hours=2)
+        )
+    if summary is not None:
+        console.print(
+            f"Transfer: {summary.sites} sites, {summary.vehicles} vehicles; {summary.planned:,} people planned in "
+            f"{summary.trips:,} trips ({summary.km:,.0f} vehicle-km), {summary.unplaced:,} left queued with the "
+            f"reason; {summary.arrived} arrived on the first batch."
+        )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from bihuan.core.deps import UserCtx
+from bihuan.core.deps import ProfileDep, UserCtx
 from bihuan.people.schemas import Page
-from bihuan.protocol import ProtocolProfile
 from bihuan.screening.choices import AreaKind, KeyPopulation
 from bihuan.screening.schemas.metrics import (
     CampaignMetrics,
@@ -26,14 +25,6 @@ from bihuan.screening.service import advisor, key_populations, metrics
 
 router = APIRouter()
 PageDep = Annotated[Page, Depends()]
-
-
-def _profile(request: Request) -> ProtocolProfile:
-    profile: ProtocolProfile = request.app.state.profile
-    return profile
-
-
-ProfileDep = Annotated[ProtocolProfile, Depends(_profile)]
 
 
 # -- metrics ---------------------------------------------------------------------------------------

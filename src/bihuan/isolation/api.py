@@ -1,0 +1,54 @@
+"""HTTP API of isolation sites: register sites and their places, expected releases, report a site full."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bihuan.core.deps import UserCtx
+from bihuan.isolation import service
+from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, SiteCreate, SitePublic, SitesPublic
+
+router = APIRouter(prefix="/api/sites", tags=["isolation"])
+
+
+def _one(ctx: UserCtx, site_id: int) -> SitePublic:
+    return next(s for s in service.list_sites(ctx) if s.id == site_id)
+
+
+@router.get("")
+def list_sites(ctx: UserCtx) -> SitesPublic:
+    """Every site with its places, occupied, free and expected to free, by category."""
+    sites = service.list_sites(ctx)
+    return SitesPublic(data=sites, count=len(sites))
+
+
+@router.post("", status_code=201)
+def create_site(ctx: UserCtx, data: SiteCreate) -> SitePublic:
+    site = service.create_site(ctx, data)
+    return _one(ctx, site.id)
+
+
+@router.get("/{site_id}")
+def get_site(ctx: UserCtx, site_id: int) -> SitePublic:
+    service.get_site(ctx, site_id)
+    return _one(ctx, site_id)
+
+
+@router.put("/{site_id}/places")
+def set_places(ctx: UserCtx, site_id: int, data: PlacesIn) -> SitePublic:
+    """Set the places (and occupied rooms) of one category; the same values again change nothing."""
+    service.set_places(ctx, site_id, data)
+    return _one(ctx, site_id)
+
+
+@router.post("/{site_id}/releases")
+def expect_release(ctx: UserCtx, site_id: int, data: ExpectedReleaseIn) -> SitePublic:
+    """Places expected to free on a day (scheduled releases); the same day again replaces the number."""
+    service.expect_release(ctx, site_id, data)
+    return _one(ctx, site_id)
+
+
+@router.post("/{site_id}/reopen")
+def reopen_site(ctx: UserCtx, site_id: int) -> SitePublic:
+    service.reopen(ctx, site_id)
+    return _one(ctx, site_id)

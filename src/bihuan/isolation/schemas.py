@@ -1,0 +1,77 @@
+"""API shapes of isolation sites: one schema family per entity."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bihuan.isolation.choices import SiteStatus
+from bihuan.protocol import DestinationKind, TransferCategory
+
+
+class PlacesIn(BaseModel):
+    category: TransferCategory
+    places: int = Field(ge=0, le=100_000)
+    occupied: int = Field(0, ge=0, le=100_000)
+
+
+class SiteCreate(BaseModel):
+    code: str = Field(min_length=2, max_length=40, pattern=r"^[0-9A-Za-z_-]+$")
+    name: str = Field(min_length=1, max_length=128)
+    kind: DestinationKind
+    city: str = Field(min_length=1, max_length=64)
+    address_text: str = Field("", max_length=255)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    places: list[PlacesIn] = Field(min_length=1)
+
+    @field_validator("places")
+    @classmethod
+    def _each_category_once(cls, places: list[PlacesIn]) -> list[PlacesIn]:
+        seen: set[str] = set()
+        for item in places:
+            if item.category in seen:
+                raise ValueError(f"category {item.category} is listed twice")
+            seen.add(item.category)
+        return places
+
+
+class ExpectedReleaseIn(BaseModel):
+    category: TransferCategory
+    on_date: date
+    places: int = Field(ge=0, le=100_000)
+
+
+class SiteFullReport(BaseModel):
+    reason: str = Field("", max_length=255)
+
+
+class PlacesPublic(BaseModel):
+    category: TransferCategory
+    places: int
+    occupied: int
+    free: int
+    releasing: int  # places expected to free within the planning horizon
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    kind: DestinationKind
+    city: str
+    address_text: str
+    lat: float
+    lon: float
+    status: SiteStatus
+    status_reason: str
+    updated_at: datetime
+    places: list[PlacesPublic]
+
+
+class SitesPublic(BaseModel):
+    data: list[SitePublic]
+    count: int

@@ -1,0 +1,221 @@
+"""Use cases of isolation sites (集中隔离点、定点医院): register sites, their places and releases, report full.
+
+Grouping and transfer read the free places from here; an arrival takes places through `admit`.
+Rooms, stays and releases of people come with the site checklists (快隔离).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from bihuan.core.choices import EventKind
+from bihuan.core.context import Ctx
+from bihuan.core.errors import Conflict, FieldError, NotFound
+from bihuan.core.events import record
+from bihuan.core.permissions import Permission, require
+from bihuan.isolation.choices import SiteStatus
+from bihuan.isolation.models import ExpectedRelease, IsolationSite, SitePlaces
+from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, PlacesPublic, SiteCreate, SitePublic
+from bihuan.protocol import DestinationKind, TransferCategory
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCapacity:
+    """An open site as a plan sees it: where it is and the places free by category until a date."""
+
+    site_id: int
+    name: str
+    kind: DestinationKind
+    city: str
+    lat: float
+    lon: float
+    free: dict[str, int]
+
+
+def create_site(ctx: Ctx, data: SiteCreate) -> IsolationSite:
+    """Register a site with its places by category; the same code twice is refused."""
+    require(ctx.actor, Permission.MANAGE_SITES)
+    if ctx.session.scalar(select(IsolationSite.id).where(IsolationSite.code == data.code)) is not None:
+        raise Conflict(f"code: site {data.code} exists")
+    _check_categories(data.kind, data.places)
+    now = ctx.clock.now()
+    site = IsolationSite(
+        **data.model_dump(exclude={"places", "kind"}),
+        kind=data.kind.value,
+        status=SiteStatus.OPEN.value,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(site)
+    ctx.session.flush()
+    for item in data.places:
+        _check_occupied(item)
+        ctx.session.add(
+            SitePlaces(site_id=site.id, category=item.category.value, places=item.places, occupied=item.occupied)
+        )
+    _record(ctx, EventKind.SITE_CREATED, site, places={p.category.value: p.places for p in data.places})
+    return site
+
+
+def _check_categories(kind: DestinationKind, places: list[PlacesIn]) -> None:
+    for index, item in enumerate(places):
+        to_hospital = item.category == TransferCategory.CONFIRMED
+        if to_hospital != (kind == DestinationKind.DESIGNATED_HOSPITAL):
+            where = "a designated hospital" if to_hospital else "a central quarantine site"
+            raise FieldError(f"places[{index}].category", f"{item.category} people go to {where}, not a {kind}")
+
+
+def _check_occupied(item: PlacesIn) -> None:
+    if item.occupied > item.places:
+        raise FieldError("occupied", f"{item.occupied} occupied is more than the {item.places} places")
+
+
+def get_site(ctx: Ctx, site_id: int) -> IsolationSite:
+    require(ctx.actor, Permission.READ_TRANSFER)
+    site = ctx.session.get(IsolationSite, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id} not found")
+    return site
+
+
+def set_places(ctx: Ctx, site_id: int, item: PlacesIn) -> IsolationSite:
+    """Set a site's places (and occupied rooms) of one category; the same values again change nothing."""
+    require(ctx.actor, Permission.MANAGE_SITES)
+    site = get_site(ctx, site_id)
+    _check_categories(DestinationKind(site.kind), [item])
+    _check_occupied(item)
+    row = ctx.session.scalar(
+        select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == item.category.value)
+    )
+    if row is None:
+        row = SitePlaces(site_id=site_id, category=item.category.value, places=0, occupied=0)
+        ctx.session.add(row)
+    if (row.places, row.occupied) != (item.places, item.occupied):
+        row.places, row.occupied = item.places, item.occupied
+        site.updated_at = ctx.clock.now()
+        _record(
+            ctx, EventKind.SITE_UPDATED, site, category=item.category.value, places=item.places, occupied=item.occupied
+        )
+    return site
+
+
+def expect_release(ctx: Ctx, site_id: int, item: ExpectedReleaseIn) -> IsolationSite:
+    """Record the places a site expects to free on a day; sending the same day again replaces the number."""
+    require(ctx.actor, Permission.MANAGE_SITES)
+    site = get_site(ctx, site_id)
+    row = ctx.session.scalar(
+        select(ExpectedRelease).where(
+            ExpectedRelease.site_id == site_id,
+            ExpectedRelease.category == item.category.value,
+            ExpectedRelease.on_date == item.on_date,
+        )
+    )
+    if row is None:
+        ctx.session.add(
+            ExpectedRelease(site_id=site_id, category=item.category.value, on_date=item.on_date, places=item.places)
+        )
+    else:
+        row.places = item.places
+    return site
+
+
+def report_full(ctx: Ctx, site_id: int, reason: str = "") -> IsolationSite:
+    """The site takes nobody more (已满); plans stop sending people there. Reporting it again is harmless."""
+    require(ctx.actor, Permission.MANAGE_SITES)
+    site = get_site(ctx, site_id)
+    if site.status != SiteStatus.FULL:
+        site.status, site.status_reason, site.updated_at = SiteStatus.FULL.value, reason, ctx.clock.now()
+        _record(ctx, EventKind.SITE_REPORTED_FULL, site, reason=reason)
+    return site
+
+
+def reopen(ctx: Ctx, site_id: int) -> IsolationSite:
+    require(ctx.actor, Permission.MANAGE_SITES)
+    site = get_site(ctx, site_id)
+    if site.status != SiteStatus.OPEN:
+        site.status, site.status_reason, site.updated_at = SiteStatus.OPEN.value, "", ctx.clock.now()
+        _record(ctx, EventKind.SITE_UPDATED, site, status=SiteStatus.OPEN.value)
+    return site
+
+
+def admit(ctx: Ctx, site_id: int, category: str, count: int) -> None:
+    """People arrived: `count` places of `category` are taken (the transfer's arrival calls this)."""
+    row = ctx.session.scalar(select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == category))
+    if row is None:
+        raise FieldError("category", f"site {site_id} has no places for {category}")
+    row.occupied += count
+
+
+def list_sites(ctx: Ctx, *, until: date | None = None) -> list[SitePublic]:
+    """Every site with its places, occupied and free by category (two queries)."""
+    require(ctx.actor, Permission.READ_TRANSFER)
+    sites = list(ctx.session.scalars(select(IsolationSite).order_by(IsolationSite.city, IsolationSite.code)))
+    places = _places_by_site(ctx, until or ctx.clock.now().date())
+    return [
+        SitePublic.model_validate(
+            {
+                **{c.key: getattr(site, c.key) for c in IsolationSite.__table__.columns},
+                "places": places.get(site.id, []),
+            }
+        )
+        for site in sites
+    ]
+
+
+def capacity_for_planning(ctx: Ctx, until: date) -> list[SiteCapacity]:
+    """Open sites with the places free now plus those expected to free by `until`."""
+    require(ctx.actor, Permission.READ_TRANSFER)
+    places = _places_by_site(ctx, until)
+    sites = ctx.session.scalars(select(IsolationSite).where(IsolationSite.status == SiteStatus.OPEN.value))
+    return [
+        SiteCapacity(
+            site_id=site.id,
+            name=site.name,
+            kind=DestinationKind(site.kind),
+            city=site.city,
+            lat=site.lat,
+            lon=site.lon,
+            free={p.category.value: p.free + p.releasing for p in places.get(site.id, [])},
+        )
+        for site in sites
+    ]
+
+
+def sites_at(ctx: Ctx, site_ids: set[int]) -> list[SiteCapacity]:
+    """Where these sites are (any status), for vehicles whose last trip ends there."""
+    if not site_ids:
+        return []
+    rows = ctx.session.scalars(select(IsolationSite).where(IsolationSite.id.in_(sorted(site_ids))))
+    return [SiteCapacity(s.id, s.name, DestinationKind(s.kind), s.city, s.lat, s.lon, {}) for s in rows]
+
+
+def _places_by_site(ctx: Ctx, until: date) -> dict[int, list[PlacesPublic]]:
+    releasing: dict[tuple[int, str], int] = defaultdict(int)
+    today = ctx.clock.now().date()
+    rows = ctx.session.execute(
+        select(ExpectedRelease.site_id, ExpectedRelease.category, ExpectedRelease.places).where(
+            ExpectedRelease.on_date >= today, ExpectedRelease.on_date <= until
+        )
+    )
+    for site_id, category, count in rows:
+        releasing[(site_id, category)] += count
+    found: dict[int, list[PlacesPublic]] = defaultdict(list)
+    for row in ctx.session.scalars(select(SitePlaces).order_by(SitePlaces.site_id, SitePlaces.category)):
+        found[row.site_id].append(
+            PlacesPublic(
+                category=TransferCategory(row.category),
+                places=row.places,
+                occupied=row.occupied,
+                free=max(row.places - row.occupied, 0),
+                releasing=min(releasing[(row.site_id, row.category)], row.occupied),
+            )
+        )
+    return found
+
+
+def _record(ctx: Ctx, kind: EventKind, site: IsolationSite, **payload: object) -> None:
+    record(ctx, kind, subject_type="site", subject_id=site.id, payload={"code": site.code, **payload})

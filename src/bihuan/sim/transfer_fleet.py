@@ -1,0 +1,144 @@
+"""The demo's transfer resources (快编组、快转运): quarantine sites in Shangyu and in nearby cities, a
+designated hospital, and the transfer teams' vehicles — registered through the services, then the
+queue planned and the first batches driven, as a command centre's first hours would go.
+
+Site sizes follow the profile's capacity target (rooms per 10,000 residents) at home, with larger
+hotels in the cities that took Shangyu's people in December 2021 (Shaoxing, Hangzhou, Ningbo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bihuan.core.clock import SimulatedClock
+from bihuan.core.context import SYSTEM, Ctx
+from bihuan.core.db import Database
+from bihuan.isolation import service as sites
+from bihuan.isolation.models import IsolationSite
+from bihuan.isolation.schemas import PlacesIn, SiteCreate
+from bihuan.protocol import DestinationKind, ProtocolProfile, TransferCategory
+from bihuan.sim import _names
+from bihuan.transfer.choices import VehicleKind
+from bihuan.transfer.models import Batch, BatchMember
+from bihuan.transfer.schemas import VehicleCreate
+from bihuan.transfer.service import dispatch, planning, vehicles
+
+HOME = (_names.COUNTY[3], _names.COUNTY[4])
+# (code, name, city, lat, lon, rooms): cross-city sites (异地安置) of the source outbreak's neighbours.
+OTHER_CITIES = (
+    ("SX-KQ-01", "柯桥区集中隔离点", "绍兴", 30.08, 120.49, 800),
+    ("HZ-XS-01", "萧山区集中隔离点", "杭州", 30.16, 120.26, 1200),
+    ("NB-YY-01", "余姚市集中隔离点", "宁波", 30.04, 121.15, 1000),
+)
+CONTACTS = (TransferCategory.CLOSE_CONTACT, TransferCategory.SECONDARY_CONTACT)
+# (kind, seats, how many): coaches and buses of the transfer teams, ambulances for confirmed cases.
+FLEET = ((VehicleKind.COACH, 49, 30), (VehicleKind.BUS, 33, 20), (VehicleKind.AMBULANCE, 2, 6))
+
+
+@dataclass(frozen=True)
+class TransferSummary:
+    sites: int
+    vehicles: int
+    planned: int
+    unplaced: int
+    trips: int
+    km: float
+    arrived: int
+
+
+def prepare_transfer(
+    database: Database, profile: ProtocolProfile, population: int, now: datetime
+) -> TransferSummary | None:
+    """Register the demo's sites and fleet, plan the queue's confirmed cases and close contacts, drive two
+    batches (one arrived, one on the road); None when the demo already has its sites."""
+    clock = SimulatedClock(now)
+    with database.session() as session:
+        ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
+        if session.scalar(select(IsolationSite.id).limit(1)) is not None:
+            return None
+        _register_sites(ctx, profile, population)
+        _register_fleet(ctx)
+    with database.session() as session:
+        ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
+        run = planning.plan(ctx, profile, categories=[TransferCategory.CONFIRMED, TransferCategory.CLOSE_CONTACT])
+        summary = (run.placed, len(run.unplaced), run.trips, run.total_km)
+    arrived = _drive_first_batches(database, clock)
+    return TransferSummary(3 + len(OTHER_CITIES) + 1, sum(n for _, _, n in FLEET), *summary, arrived)
+
+
+def _register_sites(ctx: Ctx, profile: ProtocolProfile, population: int) -> None:
+    home_rooms = max(profile.sites.rooms_per_10000_population * population // 10_000, 30)
+    for index in range(3):
+        rooms = home_rooms // 3
+        where = (HOME[0] + 0.02 * (index - 1), HOME[1] + 0.015 * (index - 1))
+        _site(ctx, f"SY-HOTEL-{index + 1:02d}", f"上虞隔离酒店{index + 1}号", "上虞", where, rooms)
+    for code, name, city, lat, lon, rooms in OTHER_CITIES:
+        _site(ctx, code, name, city, (lat, lon), rooms)
+    sites.create_site(
+        ctx,
+        SiteCreate(
+            code="SX-HOSP-01",
+            name="绍兴市定点医院",
+            kind=DestinationKind.DESIGNATED_HOSPITAL,
+            city="绍兴",
+            lat=30.00,
+            lon=120.58,
+            places=[PlacesIn(category=TransferCategory.CONFIRMED, places=300)],
+        ),
+    )
+
+
+def _site(ctx: Ctx, code: str, name: str, city: str, where: tuple[float, float], rooms: int) -> None:
+    places = [PlacesIn(category=CONTACTS[0], places=rooms * 2 // 3), PlacesIn(category=CONTACTS[1], places=rooms // 3)]
+    data = SiteCreate(
+        code=code,
+        name=name,
+        kind=DestinationKind.CENTRAL_QUARANTINE,
+        city=city,
+        lat=where[0],
+        lon=where[1],
+        places=places,
+    )
+    sites.create_site(ctx, data)
+
+
+def _register_fleet(ctx: Ctx) -> None:
+    number = 0
+    for kind, seats, count in FLEET:
+        for _ in range(count):
+            number += 1
+            depot = (HOME[0] + 0.03 * ((number % 5) - 2), HOME[1] + 0.03 * ((number % 3) - 1))
+            data = VehicleCreate(
+                code=f"SY-{kind.value[:2].upper()}-{number:03d}",
+                plate=f"浙D·{10000 + number}",
+                kind=kind,
+                seats=seats,
+                depot_text="上虞转运车队",
+                lat=depot[0],
+                lon=depot[1],
+            )
+            vehicles.create_vehicle(ctx, data)
+
+
+def _drive_first_batches(database: Database, clock: SimulatedClock) -> int:
+    """The first batch is driven to its site; the second is on the road with half its people aboard."""
+    with database.session() as session:
+        first_two = list(session.scalars(select(Batch.id).order_by(Batch.planned_start, Batch.id).limit(2)))
+    arrived = 0
+    for position, batch_id in enumerate(first_two):
+        with database.session() as session:
+            ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
+            people = list(session.scalars(select(BatchMember.person_id).where(BatchMember.batch_id == batch_id)))
+            dispatch.dispatch(ctx, batch_id)
+            aboard = people if position == 0 else people[: len(people) // 2]
+            for person_id in aboard:
+                clock.advance(timedelta(minutes=3))
+                dispatch.pick_up(ctx, batch_id, person_id)
+            if position == 0:
+                clock.advance(timedelta(minutes=25))
+                dispatch.arrive(ctx, batch_id)
+                arrived = len(people)
+    return arrived

@@ -1,0 +1,128 @@
+"""Isolation sites: places by category, expected releases, a full site; what a transfer plan may count on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from tests.factories import context
+from tests.transfer.factories import SHANGYU, add_site
+
+from bihuan.core.clock import SimulatedClock
+from bihuan.core.db import Database
+from bihuan.core.errors import Conflict, FieldError
+from bihuan.isolation import service as sites
+from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, SiteCreate
+from bihuan.protocol import DestinationKind, TransferCategory
+
+CLOSE = TransferCategory.CLOSE_CONTACT
+
+
+def _site_data(**changes: object) -> SiteCreate:
+    values: dict[str, object] = {
+        "code": "HOTEL-1",
+        "name": "百官隔离酒店",
+        "kind": DestinationKind.CENTRAL_QUARANTINE,
+        "city": "上虞",
+        "lat": SHANGYU[0],
+        "lon": SHANGYU[1],
+        "places": [{"category": CLOSE, "places": 100, "occupied": 40}],
+    }
+    values.update(changes)
+    return SiteCreate.model_validate(values)
+
+
+def test_a_site_shows_its_free_places_by_category(database: Database, clock: SimulatedClock) -> None:
+    with context(database, clock) as ctx:
+        sites.create_site(ctx, _site_data())
+    with context(database, clock) as ctx:
+        [site] = sites.list_sites(ctx)
+    [places] = site.places
+    assert (places.category, places.places, places.occupied, places.free) == (CLOSE, 100, 40, 60)
+
+
+def test_expected_releases_within_the_horizon_count_as_free_for_a_plan(
+    database: Database, clock: SimulatedClock
+) -> None:
+    today = clock.now().date()
+    with context(database, clock) as ctx:
+        site = sites.create_site(ctx, _site_data())
+        sites.expect_release(
+            ctx, site.id, ExpectedReleaseIn(category=CLOSE, on_date=today + timedelta(days=1), places=10)
+        )
+        sites.expect_release(
+            ctx, site.id, ExpectedReleaseIn(category=CLOSE, on_date=today + timedelta(days=5), places=20)
+        )
+    with context(database, clock) as ctx:
+        [tomorrow] = sites.capacity_for_planning(ctx, today + timedelta(days=1))
+        [next_week] = sites.capacity_for_planning(ctx, today + timedelta(days=7))
+    assert tomorrow.free == {"close_contact": 70}
+    assert next_week.free == {"close_contact": 90}
+
+
+def test_the_same_release_day_sent_again_replaces_its_number(database: Database, clock: SimulatedClock) -> None:
+    day = clock.now().date() + timedelta(days=1)
+    with context(database, clock) as ctx:
+        site = sites.create_site(ctx, _site_data())
+        for places in (10, 15, 15):
+            sites.expect_release(ctx, site.id, ExpectedReleaseIn(category=CLOSE, on_date=day, places=places))
+    with context(database, clock) as ctx:
+        [plannable] = sites.capacity_for_planning(ctx, day)
+    assert plannable.free == {"close_contact": 75}
+
+
+def test_a_site_reported_full_takes_nobody_in_a_plan(database: Database, clock: SimulatedClock) -> None:
+    full = add_site(database, clock, "已满酒店", SHANGYU, {CLOSE: 10})
+    add_site(database, clock, "空酒店", SHANGYU, {CLOSE: 10})
+    with context(database, clock) as ctx:
+        sites.report_full(ctx, full, "water supply cut")
+        sites.report_full(ctx, full, "again")
+    with context(database, clock) as ctx:
+        plannable = sites.capacity_for_planning(ctx, clock.now().date())
+        [listed] = [s for s in sites.list_sites(ctx) if s.id == full]
+    assert [s.name for s in plannable] == ["空酒店"]
+    assert (listed.status, listed.status_reason) == ("full", "water supply cut")
+
+
+def test_confirmed_cases_cannot_be_given_places_at_a_quarantine_hotel(
+    database: Database, clock: SimulatedClock
+) -> None:
+    data = _site_data(places=[{"category": TransferCategory.CONFIRMED, "places": 5}])
+    with context(database, clock) as ctx, pytest.raises(FieldError) as refused:
+        sites.create_site(ctx, data)
+    assert refused.value.field == "places[0].category"
+    assert "designated hospital" in refused.value.reason
+
+
+def test_more_rooms_occupied_than_places_is_refused_and_nothing_changes(
+    database: Database, clock: SimulatedClock
+) -> None:
+    with context(database, clock) as ctx:
+        site = sites.create_site(ctx, _site_data())
+    with context(database, clock) as ctx, pytest.raises(FieldError) as refused:
+        sites.set_places(ctx, site.id, PlacesIn(category=CLOSE, places=10, occupied=11))
+    assert refused.value.field == "occupied"
+    with context(database, clock) as ctx:
+        [listed] = sites.list_sites(ctx)
+    assert listed.places[0].places == 100
+
+
+def test_a_site_code_twice_is_refused(database: Database, clock: SimulatedClock) -> None:
+    with context(database, clock) as ctx:
+        sites.create_site(ctx, _site_data())
+    with context(database, clock) as ctx, pytest.raises(Conflict):
+        sites.create_site(ctx, _site_data(name="another"))
+
+
+def test_a_category_listed_twice_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="listed twice"):
+        _site_data(places=[{"category": CLOSE, "places": 1}, {"category": CLOSE, "places": 2}])
+
+
+def test_an_arrival_takes_places(database: Database, clock: SimulatedClock) -> None:
+    site = add_site(database, clock, "酒店", SHANGYU, {CLOSE: 10})
+    with context(database, clock) as ctx:
+        sites.admit(ctx, site, "close_contact", 3)
+    with context(database, clock) as ctx:
+        [plannable] = sites.capacity_for_planning(ctx, clock.now().date())
+    assert plannable.free == {"close_contact": 7}
