@@ -29,13 +29,20 @@ from bihuan.transfer.service import dispatch, planning, vehicles
 HOME = (_names.COUNTY[3], _names.COUNTY[4])
 # (code, name, city, lat, lon, rooms): cross-city sites (异地安置) of the source outbreak's neighbours.
 OTHER_CITIES = (
-    ("SX-KQ-01", "柯桥区集中隔离点", "绍兴", 30.08, 120.49, 800),
-    ("HZ-XS-01", "萧山区集中隔离点", "杭州", 30.16, 120.26, 1200),
-    ("NB-YY-01", "余姚市集中隔离点", "宁波", 30.04, 121.15, 1000),
+    ("SX-KQ-01", "柯桥区集中隔离点", "绍兴", 30.08, 120.49, 1500),
+    ("HZ-XS-01", "萧山区集中隔离点", "杭州", 30.16, 120.26, 2000),
+    ("NB-YY-01", "余姚市集中隔离点", "宁波", 30.04, 121.15, 1500),
 )
 CONTACTS = (TransferCategory.CLOSE_CONTACT, TransferCategory.SECONDARY_CONTACT)
-# (kind, seats, how many): coaches and buses of the transfer teams, ambulances for confirmed cases.
-FLEET = ((VehicleKind.COACH, 49, 30), (VehicleKind.BUS, 33, 20), (VehicleKind.AMBULANCE, 2, 6))
+# (kind, seats, how many, categories): coaches and buses of the transfer teams, ambulances and
+# negative-pressure buses for confirmed cases (a household of cases rides together in one).
+CASES_ONLY = [TransferCategory.CONFIRMED]
+FLEET = (
+    (VehicleKind.COACH, 49, 30, None),
+    (VehicleKind.BUS, 33, 20, None),
+    (VehicleKind.AMBULANCE, 2, 6, None),
+    (VehicleKind.BUS, 20, 4, CASES_ONLY),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ def prepare_transfer(
         run = planning.plan(ctx, profile, categories=[TransferCategory.CONFIRMED, TransferCategory.CLOSE_CONTACT])
         summary = (run.placed, len(run.unplaced), run.trips, run.total_km)
     arrived = _drive_first_batches(database, clock)
-    return TransferSummary(3 + len(OTHER_CITIES) + 1, sum(n for _, _, n in FLEET), *summary, arrived)
+    return TransferSummary(3 + len(OTHER_CITIES) + 1, sum(fleet[2] for fleet in FLEET), *summary, arrived)
 
 
 def _register_sites(ctx: Ctx, profile: ProtocolProfile, population: int) -> None:
@@ -107,7 +114,7 @@ def _site(ctx: Ctx, code: str, name: str, city: str, where: tuple[float, float],
 
 def _register_fleet(ctx: Ctx) -> None:
     number = 0
-    for kind, seats, count in FLEET:
+    for kind, seats, count, categories in FLEET:
         for _ in range(count):
             number += 1
             depot = (HOME[0] + 0.03 * ((number % 5) - 2), HOME[1] + 0.03 * ((number % 3) - 1))
@@ -116,6 +123,7 @@ def _register_fleet(ctx: Ctx) -> None:
                 plate=f"浙D·{10000 + number}",
                 kind=kind,
                 seats=seats,
+                categories=categories,
                 depot_text="上虞转运车队",
                 lat=depot[0],
                 lon=depot[1],
