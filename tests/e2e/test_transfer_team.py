@@ -50,10 +50,13 @@ def test_a_plan_made_on_the_board_is_driven_to_the_site_from_a_phone(
     page.set_viewport_size(PHONE)
     _log_in(page, live_server, team)
     page.goto(f"{live_server}{batch_url}")
-    page.click("#dispatch-form button")
+    with page.expect_navigation():
+        page.click("#dispatch-form button")
     for person in family:
-        page.locator(f"#person-{person} form[action$='/pickup'] button").click()
-    page.click("#arrive-form button")
+        with page.expect_navigation():
+            page.locator(f"#person-{person} form[action$='/pickup'] button").click()
+    with page.expect_navigation():
+        page.click("#arrive-form button")
 
     expect(page.locator("h1")).to_contain_text("已完成")
     expect(page.locator("#batch-facts")).to_contain_text("已送达 2")

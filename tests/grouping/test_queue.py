@@ -151,3 +151,28 @@ def test_every_queued_person_has_a_transfer_queued_event(
     with database.session() as session:
         queued = session.scalars(select(Event.person_id).where(Event.kind == EventKind.TRANSFER_QUEUED)).all()
     assert sorted(queued) == sorted(people)
+
+
+def test_someone_already_at_a_quarantine_site_is_not_moved_again_when_traced_again(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    [person] = make_household(database, clock, world.district.building_a, 1)
+    identify_contacts(database, clock, [person], TransferCategory.CLOSE_CONTACT)
+    [request] = _requests(database)
+    _deliver(database, clock, request.id, (30.04, 120.87, "百官隔离酒店"))
+
+    identify_contacts(database, clock, [person], TransferCategory.CLOSE_CONTACT, case_id=9)
+    identify_contacts(database, clock, [person], TransferCategory.SECONDARY_CONTACT, case_id=10)
+    assert [r.status for r in _requests(database)] == ["arrived"]
+
+    identify_contacts(database, clock, [person], TransferCategory.CONFIRMED, case_id=11)
+    delivered, onward = _requests(database)
+    assert delivered.status == "arrived"
+    assert (onward.category, onward.status, onward.pickup_text) == ("confirmed", "queued", "百官隔离酒店")
+
+
+def _deliver(database: Database, clock: SimulatedClock, request_id: int, site: tuple[float, float, str]) -> None:
+    """The request carried to a site, as transfer's arrival leaves it."""
+    with context(database, clock) as ctx:
+        queue.mark_planned(ctx, {request_id: 1})
+        queue.mark(ctx, [request_id], RequestStatus.ARRIVED, batch_id=1, place=site)

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 from tests.factories import context
-from tests.transfer.factories import SHANGYU, add_site
+from tests.transfer.factories import PROFILE, SHANGYU, add_site
 
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
 from bihuan.core.errors import Conflict, FieldError
 from bihuan.isolation import service as sites
 from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, SiteCreate
-from bihuan.protocol import DestinationKind, TransferCategory
+from bihuan.protocol import DestinationKind, TransferCategory, load_profile
 
 CLOSE = TransferCategory.CLOSE_CONTACT
 
@@ -34,7 +34,7 @@ def _site_data(**changes: object) -> SiteCreate:
 
 def test_a_site_shows_its_free_places_by_category(database: Database, clock: SimulatedClock) -> None:
     with context(database, clock) as ctx:
-        sites.create_site(ctx, _site_data())
+        sites.create_site(ctx, PROFILE, _site_data())
     with context(database, clock) as ctx:
         [site] = sites.list_sites(ctx)
     [places] = site.places
@@ -46,7 +46,7 @@ def test_expected_releases_within_the_horizon_count_as_free_for_a_plan(
 ) -> None:
     today = clock.now().date()
     with context(database, clock) as ctx:
-        site = sites.create_site(ctx, _site_data())
+        site = sites.create_site(ctx, PROFILE, _site_data())
         sites.expect_release(
             ctx, site.id, ExpectedReleaseIn(category=CLOSE, on_date=today + timedelta(days=1), places=10)
         )
@@ -60,10 +60,45 @@ def test_expected_releases_within_the_horizon_count_as_free_for_a_plan(
     assert next_week.free == {"close_contact": 90}
 
 
+def test_a_release_the_site_reports_by_its_occupancy_is_not_counted_again(
+    database: Database, clock: SimulatedClock
+) -> None:
+    today = clock.now().date()
+    with context(database, clock) as ctx:
+        site = sites.create_site(ctx, PROFILE, _site_data(places=[{"category": CLOSE, "places": 10, "occupied": 10}]))
+        sites.expect_release(ctx, site.id, ExpectedReleaseIn(category=CLOSE, on_date=today, places=5))
+    with context(database, clock) as ctx:
+        [before] = sites.capacity_for_planning(ctx, today + timedelta(days=1))
+    with context(database, clock) as ctx:
+        sites.set_places(ctx, PROFILE, site.id, PlacesIn(category=CLOSE, places=10, occupied=5))  # five went home
+    with context(database, clock) as ctx:
+        [after] = sites.capacity_for_planning(ctx, today + timedelta(days=1))
+    assert before.free == {"close_contact": 0}  # today's release is not free until the site reports it
+    assert after.free == {"close_contact": 5}
+
+
+def test_places_freed_ahead_of_their_release_day_are_taken_off_the_earliest_releases(
+    database: Database, clock: SimulatedClock
+) -> None:
+    today = clock.now().date()
+    with context(database, clock) as ctx:
+        site = sites.create_site(ctx, PROFILE, _site_data(places=[{"category": CLOSE, "places": 10, "occupied": 10}]))
+        for days, places in ((1, 5), (2, 3)):
+            release = ExpectedReleaseIn(category=CLOSE, on_date=today + timedelta(days=days), places=places)
+            sites.expect_release(ctx, site.id, release)
+    with context(database, clock) as ctx:
+        sites.set_places(ctx, PROFILE, site.id, PlacesIn(category=CLOSE, places=10, occupied=4))  # six left early
+    with context(database, clock) as ctx:
+        [plannable] = sites.capacity_for_planning(ctx, today + timedelta(days=2))
+        [listed] = sites.list_sites(ctx)
+    assert plannable.free == {"close_contact": 8}  # 6 free now and 2 of the day-after's 3 still to come
+    assert (listed.places[0].free, listed.places[0].releasing) == (6, 2)
+
+
 def test_the_same_release_day_sent_again_replaces_its_number(database: Database, clock: SimulatedClock) -> None:
     day = clock.now().date() + timedelta(days=1)
     with context(database, clock) as ctx:
-        site = sites.create_site(ctx, _site_data())
+        site = sites.create_site(ctx, PROFILE, _site_data())
         for places in (10, 15, 15):
             sites.expect_release(ctx, site.id, ExpectedReleaseIn(category=CLOSE, on_date=day, places=places))
     with context(database, clock) as ctx:
@@ -89,18 +124,35 @@ def test_confirmed_cases_cannot_be_given_places_at_a_quarantine_hotel(
 ) -> None:
     data = _site_data(places=[{"category": TransferCategory.CONFIRMED, "places": 5}])
     with context(database, clock) as ctx, pytest.raises(FieldError) as refused:
-        sites.create_site(ctx, data)
+        sites.create_site(ctx, PROFILE, data)
     assert refused.value.field == "places[0].category"
     assert "designated hospital" in refused.value.reason
+
+
+def test_a_category_the_profile_leaves_at_home_cannot_be_given_places(
+    database: Database, clock: SimulatedClock
+) -> None:
+    ninth = load_profile("cn-9th-2022")  # secondary contacts isolate at home under the 9th edition
+    secondary = {"category": TransferCategory.SECONDARY_CONTACT, "places": 5}
+    data = _site_data(places=[{"category": CLOSE, "places": 5}, secondary])
+    with context(database, clock) as ctx, pytest.raises(FieldError) as refused:
+        sites.create_site(ctx, ninth, data)
+    assert refused.value.field == "places[1].category"
+    assert refused.value.reason == "the profile does not move secondary_contact people"
+    with context(database, clock) as ctx:
+        site = sites.create_site(ctx, PROFILE, data)  # the 8th edition moves them
+    with context(database, clock) as ctx, pytest.raises(FieldError) as refused_later:
+        sites.set_places(ctx, ninth, site.id, PlacesIn(category=TransferCategory.SECONDARY_CONTACT, places=9))
+    assert refused_later.value.field == "category"
 
 
 def test_more_rooms_occupied_than_places_is_refused_and_nothing_changes(
     database: Database, clock: SimulatedClock
 ) -> None:
     with context(database, clock) as ctx:
-        site = sites.create_site(ctx, _site_data())
+        site = sites.create_site(ctx, PROFILE, _site_data())
     with context(database, clock) as ctx, pytest.raises(FieldError) as refused:
-        sites.set_places(ctx, site.id, PlacesIn(category=CLOSE, places=10, occupied=11))
+        sites.set_places(ctx, PROFILE, site.id, PlacesIn(category=CLOSE, places=10, occupied=11))
     assert refused.value.field == "occupied"
     with context(database, clock) as ctx:
         [listed] = sites.list_sites(ctx)
@@ -109,9 +161,9 @@ def test_more_rooms_occupied_than_places_is_refused_and_nothing_changes(
 
 def test_a_site_code_twice_is_refused(database: Database, clock: SimulatedClock) -> None:
     with context(database, clock) as ctx:
-        sites.create_site(ctx, _site_data())
+        sites.create_site(ctx, PROFILE, _site_data())
     with context(database, clock) as ctx, pytest.raises(Conflict):
-        sites.create_site(ctx, _site_data(name="another"))
+        sites.create_site(ctx, PROFILE, _site_data(name="another"))
 
 
 def test_a_category_listed_twice_is_refused_naming_the_field() -> None:

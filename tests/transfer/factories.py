@@ -20,7 +20,7 @@ from bihuan.isolation import service as sites
 from bihuan.isolation.schemas import PlacesIn, SiteCreate
 from bihuan.people import service as people
 from bihuan.people.schemas import AddressCreate, HouseholdCreate
-from bihuan.protocol import DestinationKind, TransferCategory
+from bihuan.protocol import DestinationKind, TransferCategory, load_profile
 from bihuan.transfer.choices import VehicleKind
 from bihuan.transfer.schemas import VehicleCreate
 from bihuan.transfer.service import vehicles
@@ -30,6 +30,8 @@ _codes = itertools.count(1)
 SHANGYU = (30.03, 120.87)
 SHAOXING = (30.00, 120.58)  # about 28 km west
 NINGBO = (29.87, 121.54)  # about 67 km east
+# The profile that says which categories a site may take and what a vehicle carries by default.
+PROFILE = load_profile("cn-8th-2021")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ def add_site(
     with context(database, clock) as ctx:
         site = sites.create_site(
             ctx,
+            PROFILE,
             SiteCreate(
                 code=f"S{next(_codes):04d}",
                 name=name,
@@ -77,7 +80,7 @@ def add_vehicle(
 ) -> int:
     with context(database, clock) as ctx:
         data = VehicleCreate(code=f"V{next(_codes):04d}", kind=kind, seats=seats, lat=where[0], lon=where[1])
-        return vehicles.create_vehicle(ctx, data).id
+        return vehicles.create_vehicle(ctx, PROFILE, data).id
 
 
 def make_transfer_world(

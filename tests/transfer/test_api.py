@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.factories import count_statements, login, make_user
 from tests.screening.campaign_factories import cheap_argon2  # noqa: F401
@@ -160,3 +161,62 @@ def test_a_team_of_one_county_cannot_hand_over_a_person_of_another_on_a_shared_b
     assert [m["person_id"] for m in shown["members"]] == [ours]
     assert refused.status_code == 404
     assert allowed.json()["status"] == "picked_up"
+
+
+def test_a_county_sees_only_its_own_pickups_on_a_batch_shared_with_another(
+    client: TestClient, database: Database, clock: SimulatedClock, world: TransferWorld, commander: Headers
+) -> None:
+    ours = make_household(database, clock, world.district.building_b, 1, where=(SHANGYU[0] + 0.005, SHANGYU[1]))
+    theirs = make_household(database, clock, world.district.building_a, 2)
+    identify_contacts(database, clock, ours + theirs, CLOSE)
+    client.post("/api/transfer-plans", json={}, headers=commander)
+    [shared] = client.get("/api/batches", headers=commander).json()["data"]
+    assert len(shared["route"]) == 2
+    county_b = login(client, make_user(database, clock, Role.COMMANDER, world.district.county_b))
+
+    [listed] = client.get("/api/batches", headers=county_b).json()["data"]
+    shown = client.get(f"/api/batches/{shared['id']}", headers=county_b).json()
+
+    [our_stop] = [s for s in shared["route"] if s["people"] == 1]
+    assert listed["route"] == [our_stop] and listed["people"] == 1
+    assert [s["person_ids"] for s in shown["stops"]] == [ours]
+    assert shown["route"] == [our_stop]
+    assert [m["stop_index"] for m in shown["members"]] == [0]
+
+
+def test_vehicles_registered_without_categories_carry_what_the_profile_gives_their_kind(
+    app: FastAPI,
+    client: TestClient,
+    database: Database,
+    clock: SimulatedClock,
+    world: TransferWorld,
+    commander: Headers,
+) -> None:
+    profile = app.state.profile
+    by_kind = {**profile.transfer.vehicle_categories, "van": (TransferCategory.CONFIRMED,)}
+    transfer = profile.transfer.model_copy(update={"vehicle_categories": by_kind})
+    app.state.profile = profile.model_copy(update={"transfer": transfer})  # this city's vans carry cases
+    where = {"lat": SHANGYU[0], "lon": SHANGYU[1]}
+
+    van = client.post("/api/vehicles", json={"code": "VAN-1", "kind": "van", "seats": 6, **where}, headers=commander)
+    bus = client.post("/api/vehicles", json={"code": "BUS-1", "kind": "bus", "seats": 30, **where}, headers=commander)
+
+    assert van.status_code == 201, van.text
+    assert van.json()["categories"] == ["confirmed"]
+    assert "confirmed" not in bus.json()["categories"] and "close_contact" in bus.json()["categories"]
+
+
+def test_listing_plans_costs_the_same_statements_for_one_or_many(
+    client: TestClient, database: Database, clock: SimulatedClock, world: TransferWorld, commander: Headers
+) -> None:
+    _queue(database, clock, world, (23,))  # larger than any vehicle's 22 places: left unplaced
+    client.post("/api/transfer-plans", json={}, headers=commander)
+    with count_statements(database) as few:
+        [plan] = client.get("/api/transfer-plans", headers=commander).json()["data"]
+    _queue(database, clock, world, (24,))
+    client.post("/api/transfer-plans", json={}, headers=commander)
+    with count_statements(database) as many:
+        plans = client.get("/api/transfer-plans", headers=commander).json()["data"]
+    assert len(plan["unplaced"]) == 23
+    assert [len(p["unplaced"]) for p in plans] == [47, 23]
+    assert len(few) == len(many)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from tests.factories import context
-from tests.transfer.factories import TransferWorld, add_vehicle, identify_contacts, make_household, make_transfer_world
+from tests.transfer.factories import TransferWorld, add_vehicle, identify_contacts, make_household
 
 from bihuan.core.choices import Role
 from bihuan.core.clock import SimulatedClock
@@ -18,22 +18,13 @@ from bihuan.core.errors import Conflict, Forbidden
 from bihuan.core.events import Event
 from bihuan.grouping.models import TransferRequest
 from bihuan.isolation import service as sites
-from bihuan.protocol import ProtocolProfile, TransferCategory, load_profile
+from bihuan.people.models import Jurisdiction
+from bihuan.protocol import ProtocolProfile, TransferCategory
 from bihuan.transfer.models import Batch, BatchMember
-from bihuan.transfer.service import dispatch, planning
+from bihuan.transfer.service import dispatch, failures, planning
 
 CLOSE = TransferCategory.CLOSE_CONTACT
 LOOP = ["transfer_queued", "batch_planned", "dispatched", "picked_up", "arrived"]
-
-
-@pytest.fixture
-def profile() -> ProtocolProfile:
-    return load_profile("cn-8th-2021")
-
-
-@pytest.fixture
-def world(database: Database, clock: SimulatedClock) -> TransferWorld:
-    return make_transfer_world(database, clock)
 
 
 def _queue_and_plan(
@@ -135,7 +126,7 @@ def test_a_vehicle_failing_mid_transfer_re_plans_everyone_aboard_onto_another_ve
         dispatch.pick_up(ctx, batch_id, people[1])
     breakdown = (30.05, 120.90)
     with context(database, clock) as ctx:
-        returned, cancelled, run = dispatch.vehicle_failed(ctx, profile, world.coach, "engine fire", where=breakdown)
+        returned, cancelled, run = failures.vehicle_failed(ctx, profile, world.coach, "engine fire", where=breakdown)
 
     assert cancelled == [batch_id] and len(returned) == 4
     assert run is not None and run.placed == 4
@@ -156,7 +147,7 @@ def test_a_vehicle_failing_with_no_other_vehicle_leaves_everyone_queued_with_the
     with context(database, clock) as ctx:
         dispatch.dispatch(ctx, batch_id)
         dispatch.pick_up(ctx, batch_id, people[0])
-        _, _, run = dispatch.vehicle_failed(ctx, profile, world.coach, "flat tyre")
+        _, _, run = failures.vehicle_failed(ctx, profile, world.coach, "flat tyre")
 
     assert run is not None and run.placed == 0
     assert {row["reason"] for row in run.unplaced} == {"no_vehicle"}
@@ -171,7 +162,7 @@ def test_a_site_reporting_full_sends_its_incoming_batch_to_another_site(
     batch_id, _ = _queue_and_plan(database, clock, profile, world, (2,))
     with context(database, clock) as ctx:
         assert ctx.session.get(Batch, batch_id).site_id == world.near_site  # type: ignore[union-attr]
-        _, cancelled, run = dispatch.site_full(ctx, profile, world.near_site, "staff shortage")
+        _, cancelled, run = failures.site_full(ctx, profile, world.near_site, "staff shortage")
 
     assert cancelled == [batch_id] and run is not None and run.placed == 2
     with database.session() as session:
@@ -212,3 +203,42 @@ def test_a_transfer_team_dispatches_but_does_not_plan(
         dispatch.dispatch(ctx, batch_id)
         with pytest.raises(Forbidden):
             planning.plan(ctx, profile)
+
+
+def test_a_contact_confirmed_on_the_road_is_moved_on_to_hospital_from_the_site(
+    database: Database, clock: SimulatedClock, profile: ProtocolProfile, world: TransferWorld
+) -> None:
+    batch_id, [person] = _queue_and_plan(database, clock, profile, world, (1,))
+    with context(database, clock) as ctx:
+        dispatch.dispatch(ctx, batch_id)
+        dispatch.pick_up(ctx, batch_id, person)
+    identify_contacts(database, clock, [person], TransferCategory.CONFIRMED)
+    with context(database, clock) as ctx:
+        dispatch.arrive(ctx, batch_id)
+
+    with database.session() as session:
+        requests = session.scalars(select(TransferRequest).order_by(TransferRequest.id)).all()
+        delivered, onward = requests
+        assert (delivered.category, delivered.status) == ("close_contact", "arrived")
+        assert (onward.category, onward.destination, onward.status) == ("confirmed", "designated_hospital", "queued")
+        assert onward.pickup_text == "百官隔离酒店" and onward.source == "return"
+
+
+def test_a_county_team_dispatching_a_shared_batch_moves_everyone_on_it(
+    database: Database, clock: SimulatedClock, profile: ProtocolProfile, world: TransferWorld
+) -> None:
+    ours = make_household(database, clock, world.district.building_a, 1)
+    theirs = make_household(database, clock, world.district.building_b, 1)
+    identify_contacts(database, clock, ours + theirs, CLOSE)
+    with context(database, clock) as ctx:
+        planning.plan(ctx, profile)
+    with database.session() as session:
+        [batch_id] = session.scalars(select(Batch.id)).all()
+        county_a = session.get(Jurisdiction, world.district.county_a)
+        assert county_a is not None
+        team = Actor(None, "county-a-team", Role.TRANSFER, county_a.id, county_a.path)
+    with context(database, clock, team) as ctx:
+        dispatch.dispatch(ctx, batch_id)
+
+    assert {r.status for r in _requests(database).values()} == {"dispatched"}
+    assert {m.status for m in _members(database, batch_id).values()} == {"planned"}

@@ -22,21 +22,11 @@ from bihuan.core.db import Database
 from bihuan.core.errors import FieldError
 from bihuan.core.events import Event
 from bihuan.grouping.models import TransferRequest
-from bihuan.protocol import ProtocolProfile, TransferCategory, load_profile
+from bihuan.protocol import ProtocolProfile, TransferCategory
 from bihuan.transfer.models import Batch, BatchMember, TransferPlanRun
 from bihuan.transfer.service import planning
 
 CLOSE = TransferCategory.CLOSE_CONTACT
-
-
-@pytest.fixture
-def profile() -> ProtocolProfile:
-    return load_profile("cn-8th-2021")
-
-
-@pytest.fixture
-def world(database: Database, clock: SimulatedClock) -> TransferWorld:
-    return make_transfer_world(database, clock)
 
 
 def _plan(database: Database, clock: SimulatedClock, profile: ProtocolProfile, **kw: object) -> TransferPlanRun:

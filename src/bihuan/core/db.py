@@ -8,7 +8,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Select, Table, create_engine, event, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -64,6 +77,15 @@ def core_table(model: type[Base]) -> Table:
 def count_rows(session: Session, stmt: Select[Any]) -> int:
     """How many rows a query would return (for a list's total), without its ordering."""
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def serialise(session: Session, name: str) -> None:
+    """Hold a named lock until the transaction ends, so that two runs of one job (two planners) never
+    interleave: an advisory lock on PostgreSQL; on SQLite, the database's single write lock, taken now."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    else:
+        session.execute(text("UPDATE events SET id = id WHERE 0"))
 
 
 def normalise_url(url: str) -> str:

@@ -40,3 +40,6 @@ class TransferRequest(Base):
     batch_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the batch carrying the person now
     returns: Mapped[int] = mapped_column(Integer, default=0)  # times returned to the queue
     last_reason: Mapped[str] = mapped_column(String(255), default="")  # why returned, or why a plan left them
+    # A person who became more serious on the road (a contact now a case): moved on from where they arrive.
+    upgrade_to: Mapped[str | None] = mapped_column(String(24))
+    upgrade_destination: Mapped[str | None] = mapped_column(String(24))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bihuan.core.deps import UserCtx
+from bihuan.core.deps import ProfileDep, UserCtx
 from bihuan.isolation import service
 from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, SiteCreate, SitePublic, SitesPublic
 
@@ -23,8 +23,9 @@ def list_sites(ctx: UserCtx) -> SitesPublic:
 
 
 @router.post("", status_code=201)
-def create_site(ctx: UserCtx, data: SiteCreate) -> SitePublic:
-    site = service.create_site(ctx, data)
+def create_site(ctx: UserCtx, profile: ProfileDep, data: SiteCreate) -> SitePublic:
+    """Register a site; each category's places only where the profile sends that category."""
+    site = service.create_site(ctx, profile, data)
     return _one(ctx, site.id)
 
 
@@ -35,9 +36,12 @@ def get_site(ctx: UserCtx, site_id: int) -> SitePublic:
 
 
 @router.put("/{site_id}/places")
-def set_places(ctx: UserCtx, site_id: int, data: PlacesIn) -> SitePublic:
-    """Set the places (and occupied rooms) of one category; the same values again change nothing."""
-    service.set_places(ctx, site_id, data)
+def set_places(ctx: UserCtx, profile: ProfileDep, site_id: int, data: PlacesIn) -> SitePublic:
+    """Set the places (and occupied rooms) of one category; the same values again change nothing.
+
+    Fewer occupied rooms are places freed: they are taken off the category's expected releases.
+    """
+    service.set_places(ctx, profile, site_id, data)
     return _one(ctx, site_id)
 
 

@@ -52,7 +52,7 @@ class PlacesPublic(BaseModel):
     places: int
     occupied: int
     free: int
-    releasing: int  # places expected to free within the planning horizon
+    releasing: int  # places expected to free after today (up to the date asked, else all pending)
 
 
 class SitePublic(BaseModel):

@@ -2,6 +2,18 @@
 
 Grouping and transfer read the free places from here; an arrival takes places through `admit`.
 Rooms, stays and releases of people come with the site checklists (快隔离).
+
+Which categories a site may take is the profile's policy: a category goes to the kind of site
+`profile.transfer.destination_of` names, and a category the profile does not move has no places.
+
+Expected releases and reported occupancy never count the same place twice:
+
+- a release dated today or earlier is already in the occupancy the site reports, so only releases
+  dated after today (up to the plan's date) add to the free places, capped by the occupied places;
+- when the site reports fewer occupied places (`set_places`), the drop is taken off its pending
+  releases of that category (dated today or later), earliest first; a release taken to 0 is deleted.
+  A drop for any other reason (a person moved to hospital) thus lowers the releases still expected:
+  a plan may count on fewer places than will free, never on more.
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from bihuan.core.permissions import Permission, require
 from bihuan.isolation.choices import SiteStatus
 from bihuan.isolation.models import ExpectedRelease, IsolationSite, SitePlaces
 from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, PlacesPublic, SiteCreate, SitePublic
-from bihuan.protocol import DestinationKind, TransferCategory
+from bihuan.protocol import DestinationKind, ProtocolProfile, TransferCategory
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +48,17 @@ class SiteCapacity:
     free: dict[str, int]
 
 
-def create_site(ctx: Ctx, data: SiteCreate) -> IsolationSite:
-    """Register a site with its places by category; the same code twice is refused."""
+def create_site(ctx: Ctx, profile: ProtocolProfile, data: SiteCreate) -> IsolationSite:
+    """Register a site with its places by category (each one the profile sends to this kind of site).
+
+    The same code twice is refused.
+    """
     require(ctx.actor, Permission.MANAGE_SITES)
     if ctx.session.scalar(select(IsolationSite.id).where(IsolationSite.code == data.code)) is not None:
         raise Conflict(f"code: site {data.code} exists")
-    _check_categories(data.kind, data.places)
+    for index, item in enumerate(data.places):
+        _check_category(profile, data.kind, item, f"places[{index}].")
+        _check_occupied(item, f"places[{index}].")
     now = ctx.clock.now()
     site = IsolationSite(
         **data.model_dump(exclude={"places", "kind"}),
@@ -53,7 +70,6 @@ def create_site(ctx: Ctx, data: SiteCreate) -> IsolationSite:
     ctx.session.add(site)
     ctx.session.flush()
     for item in data.places:
-        _check_occupied(item)
         ctx.session.add(
             SitePlaces(site_id=site.id, category=item.category.value, places=item.places, occupied=item.occupied)
         )
@@ -61,17 +77,25 @@ def create_site(ctx: Ctx, data: SiteCreate) -> IsolationSite:
     return site
 
 
-def _check_categories(kind: DestinationKind, places: list[PlacesIn]) -> None:
-    for index, item in enumerate(places):
-        to_hospital = item.category == TransferCategory.CONFIRMED
-        if to_hospital != (kind == DestinationKind.DESIGNATED_HOSPITAL):
-            where = "a designated hospital" if to_hospital else "a central quarantine site"
-            raise FieldError(f"places[{index}].category", f"{item.category} people go to {where}, not a {kind}")
+def _check_category(profile: ProtocolProfile, kind: DestinationKind, item: PlacesIn, prefix: str) -> None:
+    """Places of a category only at the kind of site the profile sends that category to."""
+    destination = profile.transfer.destination_of(item.category)
+    if destination is None:
+        raise FieldError(f"{prefix}category", f"the profile does not move {item.category} people")
+    if destination != kind:
+        raise FieldError(
+            f"{prefix}category",
+            f"the profile sends {item.category} people to a {_kind_text(destination)}, not a {_kind_text(kind)}",
+        )
 
 
-def _check_occupied(item: PlacesIn) -> None:
+def _kind_text(kind: DestinationKind) -> str:
+    return kind.value.replace("_", " ")
+
+
+def _check_occupied(item: PlacesIn, prefix: str = "") -> None:
     if item.occupied > item.places:
-        raise FieldError("occupied", f"{item.occupied} occupied is more than the {item.places} places")
+        raise FieldError(f"{prefix}occupied", f"{item.occupied} occupied is more than the {item.places} places")
 
 
 def get_site(ctx: Ctx, site_id: int) -> IsolationSite:
@@ -82,11 +106,15 @@ def get_site(ctx: Ctx, site_id: int) -> IsolationSite:
     return site
 
 
-def set_places(ctx: Ctx, site_id: int, item: PlacesIn) -> IsolationSite:
-    """Set a site's places (and occupied rooms) of one category; the same values again change nothing."""
+def set_places(ctx: Ctx, profile: ProtocolProfile, site_id: int, item: PlacesIn) -> IsolationSite:
+    """Set a site's places (and occupied rooms) of one category; the same values again change nothing.
+
+    Fewer occupied places than before are places freed: the drop is taken off the category's pending
+    releases, earliest first (see the module notes), so a release is not counted again.
+    """
     require(ctx.actor, Permission.MANAGE_SITES)
     site = get_site(ctx, site_id)
-    _check_categories(DestinationKind(site.kind), [item])
+    _check_category(profile, DestinationKind(site.kind), item, "")
     _check_occupied(item)
     row = ctx.session.scalar(
         select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == item.category.value)
@@ -95,12 +123,35 @@ def set_places(ctx: Ctx, site_id: int, item: PlacesIn) -> IsolationSite:
         row = SitePlaces(site_id=site_id, category=item.category.value, places=0, occupied=0)
         ctx.session.add(row)
     if (row.places, row.occupied) != (item.places, item.occupied):
+        if item.occupied < row.occupied:
+            _consume_releases(ctx, site_id, item.category, row.occupied - item.occupied)
         row.places, row.occupied = item.places, item.occupied
         site.updated_at = ctx.clock.now()
         _record(
             ctx, EventKind.SITE_UPDATED, site, category=item.category.value, places=item.places, occupied=item.occupied
         )
     return site
+
+
+def _consume_releases(ctx: Ctx, site_id: int, category: TransferCategory, freed: int) -> None:
+    """Take `freed` places off the site's pending releases of `category`, earliest first; rows at 0 go."""
+    pending = ctx.session.scalars(
+        select(ExpectedRelease)
+        .where(
+            ExpectedRelease.site_id == site_id,
+            ExpectedRelease.category == category.value,
+            ExpectedRelease.on_date >= ctx.clock.now().date(),
+        )
+        .order_by(ExpectedRelease.on_date)
+    ).all()
+    for release in pending:
+        if freed <= 0:
+            break
+        taken = min(release.places, freed)
+        release.places -= taken
+        freed -= taken
+        if release.places == 0:
+            ctx.session.delete(release)
 
 
 def expect_release(ctx: Ctx, site_id: int, item: ExpectedReleaseIn) -> IsolationSite:
@@ -151,10 +202,11 @@ def admit(ctx: Ctx, site_id: int, category: str, count: int) -> None:
 
 
 def list_sites(ctx: Ctx, *, until: date | None = None) -> list[SitePublic]:
-    """Every site with its places, occupied and free by category (two queries)."""
+    """Every site with its places, occupied and free by category, and the places expected to free
+    after today up to `until` (None: every pending release) (three queries)."""
     require(ctx.actor, Permission.READ_TRANSFER)
     sites = list(ctx.session.scalars(select(IsolationSite).order_by(IsolationSite.city, IsolationSite.code)))
-    places = _places_by_site(ctx, until or ctx.clock.now().date())
+    places = _places_by_site(ctx, until)
     return [
         SitePublic.model_validate(
             {
@@ -167,7 +219,10 @@ def list_sites(ctx: Ctx, *, until: date | None = None) -> list[SitePublic]:
 
 
 def capacity_for_planning(ctx: Ctx, until: date) -> list[SiteCapacity]:
-    """Open sites with the places free now plus those expected to free by `until`."""
+    """Open sites with the places free now plus those expected to free after today up to `until`.
+
+    Releases dated today or earlier are left out: the occupancy the site reports already holds them.
+    """
     require(ctx.actor, Permission.READ_TRANSFER)
     places = _places_by_site(ctx, until)
     sites = ctx.session.scalars(select(IsolationSite).where(IsolationSite.status == SiteStatus.OPEN.value))
@@ -193,15 +248,15 @@ def sites_at(ctx: Ctx, site_ids: set[int]) -> list[SiteCapacity]:
     return [SiteCapacity(s.id, s.name, DestinationKind(s.kind), s.city, s.lat, s.lon, {}) for s in rows]
 
 
-def _places_by_site(ctx: Ctx, until: date) -> dict[int, list[PlacesPublic]]:
+def _places_by_site(ctx: Ctx, until: date | None) -> dict[int, list[PlacesPublic]]:
+    """Places by site; `releasing` counts releases dated after today up to `until`, capped by occupied."""
     releasing: dict[tuple[int, str], int] = defaultdict(int)
-    today = ctx.clock.now().date()
-    rows = ctx.session.execute(
-        select(ExpectedRelease.site_id, ExpectedRelease.category, ExpectedRelease.places).where(
-            ExpectedRelease.on_date >= today, ExpectedRelease.on_date <= until
-        )
+    stmt = select(ExpectedRelease.site_id, ExpectedRelease.category, ExpectedRelease.places).where(
+        ExpectedRelease.on_date > ctx.clock.now().date()
     )
-    for site_id, category, count in rows:
+    if until is not None:
+        stmt = stmt.where(ExpectedRelease.on_date <= until)
+    for site_id, category, count in ctx.session.execute(stmt):
         releasing[(site_id, category)] += count
     found: dict[int, list[PlacesPublic]] = defaultdict(list)
     for row in ctx.session.scalars(select(SitePlaces).order_by(SitePlaces.site_id, SitePlaces.category)):

@@ -67,7 +67,7 @@ def prepare_transfer(
         if session.scalar(select(IsolationSite.id).limit(1)) is not None:
             return None
         _register_sites(ctx, profile, population)
-        _register_fleet(ctx)
+        _register_fleet(ctx, profile)
     with database.session() as session:
         ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
         run = planning.plan(ctx, profile, categories=[TransferCategory.CONFIRMED, TransferCategory.CLOSE_CONTACT])
@@ -81,11 +81,12 @@ def _register_sites(ctx: Ctx, profile: ProtocolProfile, population: int) -> None
     for index in range(3):
         rooms = home_rooms // 3
         where = (HOME[0] + 0.02 * (index - 1), HOME[1] + 0.015 * (index - 1))
-        _site(ctx, f"SY-HOTEL-{index + 1:02d}", f"上虞隔离酒店{index + 1}号", "上虞", where, rooms)
+        _site(ctx, profile, f"SY-HOTEL-{index + 1:02d}", f"上虞隔离酒店{index + 1}号", "上虞", where, rooms)
     for code, name, city, lat, lon, rooms in OTHER_CITIES:
-        _site(ctx, code, name, city, (lat, lon), rooms)
+        _site(ctx, profile, code, name, city, (lat, lon), rooms)
     sites.create_site(
         ctx,
+        profile,
         SiteCreate(
             code="SX-HOSP-01",
             name="绍兴市定点医院",
@@ -98,8 +99,14 @@ def _register_sites(ctx: Ctx, profile: ProtocolProfile, population: int) -> None
     )
 
 
-def _site(ctx: Ctx, code: str, name: str, city: str, where: tuple[float, float], rooms: int) -> None:
-    places = [PlacesIn(category=CONTACTS[0], places=rooms * 2 // 3), PlacesIn(category=CONTACTS[1], places=rooms // 3)]
+def _site(
+    ctx: Ctx, profile: ProtocolProfile, code: str, name: str, city: str, where: tuple[float, float], rooms: int
+) -> None:
+    """A quarantine site with places for the contact categories the profile moves there: 2/3 of the rooms
+    for close contacts and 1/3 for secondary contacts, or all of them for the only one moved."""
+    moved = [c for c in CONTACTS if profile.transfer.destination_of(c) == DestinationKind.CENTRAL_QUARANTINE]
+    shares = [rooms * 2 // 3, rooms // 3] if len(moved) == len(CONTACTS) else [rooms]
+    places = [PlacesIn(category=c, places=n) for c, n in zip(moved, shares, strict=True)]
     data = SiteCreate(
         code=code,
         name=name,
@@ -109,10 +116,10 @@ def _site(ctx: Ctx, code: str, name: str, city: str, where: tuple[float, float],
         lon=where[1],
         places=places,
     )
-    sites.create_site(ctx, data)
+    sites.create_site(ctx, profile, data)
 
 
-def _register_fleet(ctx: Ctx) -> None:
+def _register_fleet(ctx: Ctx, profile: ProtocolProfile) -> None:
     number = 0
     for kind, seats, count, categories in FLEET:
         for _ in range(count):
@@ -128,7 +135,7 @@ def _register_fleet(ctx: Ctx) -> None:
                 lat=depot[0],
                 lon=depot[1],
             )
-            vehicles.create_vehicle(ctx, data)
+            vehicles.create_vehicle(ctx, profile, data)
 
 
 def _drive_first_batches(database: Database, clock: SimulatedClock) -> int:

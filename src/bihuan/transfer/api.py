@@ -25,7 +25,7 @@ from bihuan.transfer.schemas import (
     VehiclePublic,
     VehiclesPublic,
 )
-from bihuan.transfer.service import batches, dispatch, planning, vehicles
+from bihuan.transfer.service import batches, dispatch, failures, planning, vehicles
 
 router = APIRouter(prefix="/api", tags=["transfer"])
 PageDep = Annotated[Page, Depends()]
@@ -41,8 +41,9 @@ def list_vehicles(ctx: UserCtx, page: PageDep, status: VehicleStatus | None = No
 
 
 @router.post("/vehicles", status_code=201)
-def create_vehicle(ctx: UserCtx, data: VehicleCreate) -> VehiclePublic:
-    return VehiclePublic.model_validate(vehicles.create_vehicle(ctx, data))
+def create_vehicle(ctx: UserCtx, profile: ProfileDep, data: VehicleCreate) -> VehiclePublic:
+    """Register a vehicle; without its own categories it carries what the profile gives its kind."""
+    return VehiclePublic.model_validate(vehicles.create_vehicle(ctx, profile, data))
 
 
 @router.get("/vehicles/{vehicle_id}")
@@ -54,7 +55,7 @@ def get_vehicle(ctx: UserCtx, vehicle_id: int) -> VehiclePublic:
 def report_vehicle_failure(ctx: UserCtx, profile: ProfileDep, vehicle_id: int, data: VehicleFailure) -> FailureOutcome:
     """A breakdown: everyone not yet arrived goes back to the queue and is re-planned onto other vehicles."""
     where = (data.lat, data.lon) if data.lat is not None and data.lon is not None else None
-    returned, cancelled, run = dispatch.vehicle_failed(
+    returned, cancelled, run = failures.vehicle_failed(
         ctx, profile, vehicle_id, data.reason, where=where, replan=data.replan
     )
     plan = None if run is None else batches.get_plan(ctx, run.id)
@@ -69,7 +70,7 @@ def report_vehicle_repaired(ctx: UserCtx, vehicle_id: int) -> VehiclePublic:
 @router.post("/sites/{site_id}/full")
 def report_site_full(ctx: UserCtx, profile: ProfileDep, site_id: int, data: SiteFullIn) -> FailureOutcome:
     """The site takes nobody more: batches heading there are cancelled and their people re-planned elsewhere."""
-    returned, cancelled, run = dispatch.site_full(ctx, profile, site_id, data.reason, replan=data.replan)
+    returned, cancelled, run = failures.site_full(ctx, profile, site_id, data.reason, replan=data.replan)
     plan = None if run is None else batches.get_plan(ctx, run.id)
     return FailureOutcome(returned=len(returned), cancelled_batches=cancelled, plan=plan)
 

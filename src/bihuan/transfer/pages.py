@@ -26,7 +26,7 @@ from bihuan.protocol import ProtocolProfile, TransferCategory
 from bihuan.transfer import _page_helpers as helpers
 from bihuan.transfer.choices import BatchStatus
 from bihuan.transfer.schemas import BatchDetail, NotPickedUp, PlanPublic, SiteFullIn, VehicleFailure, VehiclePublic
-from bihuan.transfer.service import batches, dispatch, planning, vehicles
+from bihuan.transfer.service import batches, dispatch, failures, planning, vehicles
 from bihuan.web.templating import render, request_translations
 
 router = APIRouter(include_in_schema=False)
@@ -197,7 +197,7 @@ def vehicle_failure(
             data = VehicleFailure(reason=reason.strip())
         except ValidationError as error:
             raise _field_error(error, t.gettext("Give the reason, in at most 255 characters.")) from None
-        returned, cancelled, run = dispatch.vehicle_failed(ctx, profile, vehicle_id, data.reason)
+        returned, cancelled, run = failures.vehicle_failed(ctx, profile, vehicle_id, data.reason)
     except BihuanError as error:
         if not _refused(error):
             raise
@@ -224,7 +224,7 @@ def site_full(
             data = SiteFullIn(reason=reason.strip())
         except ValidationError as error:
             raise _field_error(error) from None
-        returned, cancelled, run = dispatch.site_full(ctx, profile, site_id, data.reason)
+        returned, cancelled, run = failures.site_full(ctx, profile, site_id, data.reason)
     except BihuanError as error:
         if not _refused(error):
             raise

@@ -16,7 +16,7 @@ class VehicleCreate(BaseModel):
     plate: str = Field("", max_length=20)
     kind: VehicleKind
     seats: int = Field(ge=1, le=120)
-    categories: list[TransferCategory] | None = None  # None: ambulances confirmed cases, others the rest
+    categories: list[TransferCategory] | None = None  # None: what the profile lets this kind carry
     depot_text: str = Field("", max_length=255)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)

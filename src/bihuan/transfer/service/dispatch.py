@@ -12,16 +12,15 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 
 from bihuan.core.choices import EventKind
-from bihuan.core.context import SYSTEM, Ctx
+from bihuan.core.context import Ctx
 from bihuan.core.errors import Conflict, FieldError, NotFound
-from bihuan.core.events import make_event, record, record_many
+from bihuan.core.events import make_event, record_many
 from bihuan.core.permissions import Permission, require
 from bihuan.grouping import service as queue
 from bihuan.grouping.choices import RequestStatus
 from bihuan.isolation import service as sites
-from bihuan.protocol import ProtocolProfile
 from bihuan.transfer.choices import BatchStatus, MemberStatus, VehicleStatus
-from bihuan.transfer.models import Batch, BatchMember, TransferPlanRun
+from bihuan.transfer.models import Batch, BatchMember
 from bihuan.transfer.service import planning
 from bihuan.transfer.service import vehicles as fleet
 
@@ -47,7 +46,7 @@ def _member(ctx: Ctx, batch: Batch, person_id: int) -> BatchMember:
     return member
 
 
-def _events(ctx: Ctx, kind: EventKind, batch: Batch, members: Iterable[BatchMember], **payload: object) -> None:
+def record_members(ctx: Ctx, kind: EventKind, batch: Batch, members: Iterable[BatchMember], **payload: object) -> None:
     record_many(
         ctx,
         [
@@ -81,9 +80,9 @@ def dispatch(ctx: Ctx, batch_id: int) -> Batch:
     members = _still_aboard(ctx, batch)
     now = ctx.clock.now()
     batch.status, batch.dispatched_at = BatchStatus.DISPATCHED.value, now
-    queue.mark(ctx, [m.request_id for m in members], RequestStatus.DISPATCHED)
-    _events(ctx, EventKind.DISPATCHED, batch, members, vehicle=vehicle.code)
-    _complete_if_done(ctx, batch)
+    queue.mark(ctx, [m.request_id for m in members], RequestStatus.DISPATCHED, batch_id=batch.id)
+    record_members(ctx, EventKind.DISPATCHED, batch, members, vehicle=vehicle.code)
+    complete_if_done(ctx, batch)
     return batch
 
 
@@ -100,7 +99,7 @@ def _refuse_if_vehicle_busy(ctx: Ctx, batch: Batch) -> None:
 def _still_aboard(ctx: Ctx, batch: Batch) -> list[BatchMember]:
     """Members whose request still belongs to this batch; the rest left it before dispatch (e.g. now a case)."""
     members = [m for m in _members(ctx, batch.id) if m.status == MemberStatus.PLANNED]
-    requests = queue.requests_by_id(ctx, [m.request_id for m in members])
+    requests = queue.requests_for_transfer(ctx, [m.request_id for m in members])
     now = ctx.clock.now()
     kept = []
     for member in members:
@@ -124,10 +123,22 @@ def pick_up(ctx: Ctx, batch_id: int, person_id: int) -> BatchMember:
         raise Conflict(f"status: batch {batch.code} is {batch.status}; dispatch it before picking people up")
     if member.status != MemberStatus.PLANNED:
         raise Conflict(f"status: person {person_id} is {member.status} on batch {batch.code}")
+    if not queue.mark(ctx, [member.request_id], RequestStatus.PICKED_UP, batch_id=batch.id):
+        _left_batch(ctx, [member])
+        raise Conflict(f"status: person {person_id} has left batch {batch.code} ({member.return_reason})")
     member.status, member.picked_up_at = MemberStatus.PICKED_UP.value, ctx.clock.now()
-    queue.mark(ctx, [member.request_id], RequestStatus.PICKED_UP)
-    _events(ctx, EventKind.PICKED_UP, batch, [member])
+    record_members(ctx, EventKind.PICKED_UP, batch, [member])
     return member
+
+
+def _left_batch(ctx: Ctx, members: Sequence[BatchMember]) -> None:
+    """Members whose request has moved on (re-grouped, cancelled): off this batch, the request untouched."""
+    requests = queue.requests_for_transfer(ctx, [m.request_id for m in members])
+    now = ctx.clock.now()
+    for member in members:
+        request = requests.get(member.request_id)
+        member.status, member.returned_at = MemberStatus.RETURNED.value, now
+        member.return_reason = ((request.last_reason if request else "") or "left the batch")[:255]
 
 
 def not_picked_up(ctx: Ctx, batch_id: int, person_id: int, reason: str) -> BatchMember:
@@ -139,18 +150,24 @@ def not_picked_up(ctx: Ctx, batch_id: int, person_id: int, reason: str) -> Batch
         return member
     if member.status != MemberStatus.PLANNED or batch.status not in planning.OPEN_BATCHES:
         raise Conflict(f"status: person {person_id} is {member.status} on batch {batch.code} ({batch.status})")
-    _hand_back(ctx, [member], f"not picked up: {reason}")
-    _complete_if_done(ctx, batch)
+    hand_back(ctx, batch, [member], f"not picked up: {reason}")
+    complete_if_done(ctx, batch)
     return member
 
 
-def _hand_back(
-    ctx: Ctx, members: Sequence[BatchMember], reason: str, *, pickup: tuple[float, float] | None = None
-) -> None:
+def hand_back(
+    ctx: Ctx, batch: Batch, members: Sequence[BatchMember], reason: str, *, pickup: tuple[float, float] | None = None
+) -> list[int]:
+    """Members off the batch and their requests back to the queue with the reason; returns the requests
+    handed back (a member whose request had already left the batch is only taken off it)."""
+    returned = queue.return_to_queue(ctx, [m.request_id for m in members], reason, batch_id=batch.id, pickup=pickup)
     now = ctx.clock.now()
+    handed = {r.id for r in returned}
     for member in members:
-        member.status, member.returned_at, member.return_reason = MemberStatus.RETURNED.value, now, reason[:255]
-    queue.return_to_queue(ctx, [m.request_id for m in members], reason, pickup=pickup)
+        if member.request_id in handed:
+            member.status, member.returned_at, member.return_reason = MemberStatus.RETURNED.value, now, reason[:255]
+    _left_batch(ctx, [m for m in members if m.request_id not in handed])
+    return sorted(handed)
 
 
 def arrive(ctx: Ctx, batch_id: int, person_ids: Sequence[int] | None = None) -> Batch:
@@ -167,14 +184,16 @@ def arrive(ctx: Ctx, batch_id: int, person_ids: Sequence[int] | None = None) -> 
     for member in arriving:
         member.status, member.arrived_at = MemberStatus.ARRIVED.value, now
     if arriving:
+        site = sites.get_site(ctx, batch.site_id)
+        place = (site.lat, site.lon, site.name)
+        queue.mark(ctx, [m.request_id for m in arriving], RequestStatus.ARRIVED, batch_id=batch.id, place=place)
         sites.admit(ctx, batch.site_id, batch.category, len(arriving))
-        queue.mark(ctx, [m.request_id for m in arriving], RequestStatus.ARRIVED)
-        _events(ctx, EventKind.ARRIVED, batch, arriving)
+        record_members(ctx, EventKind.ARRIVED, batch, arriving)
     if person_ids is None:
         missed = [m for m in members if m.status == MemberStatus.PLANNED]
         if missed:
-            _hand_back(ctx, missed, "not picked up before the batch arrived")
-    _complete_if_done(ctx, batch)
+            hand_back(ctx, batch, missed, "not picked up before the batch arrived")
+    complete_if_done(ctx, batch)
     return batch
 
 
@@ -195,77 +214,8 @@ def _arriving(members: Sequence[BatchMember], person_ids: Sequence[int] | None) 
     return arriving
 
 
-def _complete_if_done(ctx: Ctx, batch: Batch) -> None:
+def complete_if_done(ctx: Ctx, batch: Batch) -> None:
     if batch.status != BatchStatus.DISPATCHED:
         return
     if all(m.status in (MemberStatus.ARRIVED, MemberStatus.RETURNED) for m in _members(ctx, batch.id)):
         batch.status, batch.completed_at = BatchStatus.COMPLETED.value, ctx.clock.now()
-
-
-# -- when things go wrong: a vehicle breaks down, a site is full ---------------------------------
-
-
-def vehicle_failed(
-    ctx: Ctx,
-    profile: ProtocolProfile,
-    vehicle_id: int,
-    reason: str,
-    *,
-    where: tuple[float, float] | None = None,
-    replan: bool = True,
-) -> tuple[list[int], list[int], TransferPlanRun | None]:
-    """A breakdown: its open batches are cancelled, everyone not yet arrived returns to the queue (those on
-    board to be picked up where it stopped), and they are re-planned at once onto other vehicles."""
-    vehicle = fleet.mark_failed(ctx, vehicle_id, reason)
-    batches = _open_batches(ctx, Batch.vehicle_id == vehicle.id)
-    return _cancel_and_replan(ctx, profile, batches, f"vehicle {vehicle.code} failed: {reason}", where, replan)
-
-
-def site_full(
-    ctx: Ctx, profile: ProtocolProfile, site_id: int, reason: str = "", *, replan: bool = True
-) -> tuple[list[int], list[int], TransferPlanRun | None]:
-    """A site reports full: batches heading there are cancelled and their people re-planned to other sites."""
-    site = sites.report_full(ctx, site_id, reason)
-    batches = _open_batches(ctx, Batch.site_id == site.id)
-    return _cancel_and_replan(
-        ctx, profile, batches, f"site {site.name} full" + (f": {reason}" if reason else ""), None, replan
-    )
-
-
-def _open_batches(ctx: Ctx, condition: object) -> list[Batch]:
-    stmt = select(Batch).where(Batch.status.in_(planning.OPEN_BATCHES), condition).order_by(Batch.id)  # type: ignore[arg-type]
-    return list(ctx.session.scalars(stmt))
-
-
-def _cancel_and_replan(
-    ctx: Ctx,
-    profile: ProtocolProfile,
-    batches: Sequence[Batch],
-    reason: str,
-    where: tuple[float, float] | None,
-    replan: bool,
-) -> tuple[list[int], list[int], TransferPlanRun | None]:
-    returned: list[int] = []
-    for batch in batches:
-        aboard = [m for m in _members(ctx, batch.id) if m.status in (MemberStatus.PLANNED, MemberStatus.PICKED_UP)]
-        _hand_back(ctx, aboard, reason, pickup=where)
-        returned.extend(m.request_id for m in aboard)
-        batch.status, batch.cancel_reason, batch.completed_at = (
-            BatchStatus.CANCELLED.value,
-            reason[:255],
-            ctx.clock.now(),
-        )
-        record(
-            ctx,
-            EventKind.BATCH_CANCELLED,
-            subject_type="batch",
-            subject_id=batch.id,
-            refs={"vehicle": batch.vehicle_id, "site": batch.site_id},
-            payload={"reason": reason, "people": len(aboard)},
-        )
-    run = None
-    if replan and returned:
-        ctx.session.flush()
-        replanner = Ctx(session=ctx.session, clock=ctx.clock, actor=SYSTEM)  # re-planning is the platform's reaction
-        run = planning.plan(replanner, profile, request_ids=returned, trigger=reason[:64])
-    return returned, [b.id for b in batches], run

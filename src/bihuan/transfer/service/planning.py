@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
-from bihuan.core.db import core_table
+from bihuan.core.db import core_table, serialise
 from bihuan.core.errors import FieldError
 from bihuan.core.events import make_event, record, record_many
 from bihuan.core.permissions import Permission, require
@@ -44,6 +44,7 @@ def plan(
 ) -> TransferPlanRun:
     """Plan the waiting people (all, some categories, or named requests) onto batches; never fails as a whole."""
     require(ctx.actor, Permission.PLAN_TRANSFER)
+    serialise(ctx.session, "transfer-plan")  # one planner at a time: no place, person or vehicle promised twice
     if request_ids is not None:
         _check_requests(ctx, request_ids)
     waiting = queue.waiting(ctx, categories=categories, request_ids=request_ids)
@@ -51,7 +52,7 @@ def plan(
     travellers = {r.person_id: queue.traveller_of(r, now) for r in waiting}
     result = engine.plan_transfers(
         [t for t in travellers.values() if t is not None],
-        _sites_for_plan(ctx, now, profile),
+        sites_for_plan(ctx, now, profile),
         _fleet_for_plan(ctx, now),
         engine.PlanRules.from_profile(profile.transfer),
     )
@@ -84,7 +85,7 @@ def _check_requests(ctx: Ctx, request_ids: Sequence[int]) -> None:
             raise FieldError(where, f"request {request_id} is {request.status}, not waiting in the queue")
 
 
-def _sites_for_plan(ctx: Ctx, now: datetime, profile: ProtocolProfile) -> list[engine.Site]:
+def sites_for_plan(ctx: Ctx, now: datetime, profile: ProtocolProfile) -> list[engine.Site]:
     """Open sites with their free places until the plan's horizon, less those already promised to batches."""
     until = (now + timedelta(hours=profile.transfer.horizon_hours)).date()
     promised = _promised_places(ctx)

@@ -11,18 +11,22 @@ from bihuan.core.errors import Conflict, FieldError, NotFound
 from bihuan.core.events import record
 from bihuan.core.permissions import Permission, require
 from bihuan.people.schemas import Page
-from bihuan.protocol import TransferCategory
-from bihuan.transfer.choices import VehicleKind, VehicleStatus
+from bihuan.protocol import ProtocolProfile
+from bihuan.transfer.choices import VehicleStatus
 from bihuan.transfer.models import Vehicle
 from bihuan.transfer.schemas import VehicleCreate
 
 
-def create_vehicle(ctx: Ctx, data: VehicleCreate) -> Vehicle:
-    """Register a vehicle (by default ambulances carry confirmed cases, others the rest); a code twice is refused."""
+def create_vehicle(ctx: Ctx, profile: ProtocolProfile, data: VehicleCreate) -> Vehicle:
+    """Register a vehicle; a code twice is refused.
+
+    Without its own list of categories the vehicle carries what the profile gives its kind
+    (``transfer.vehicle_categories``, else ``transfer.default_vehicle_categories``).
+    """
     require(ctx.actor, Permission.PLAN_TRANSFER)
     if ctx.session.scalar(select(Vehicle.id).where(Vehicle.code == data.code)) is not None:
         raise Conflict(f"code: vehicle {data.code} exists")
-    categories = data.categories if data.categories is not None else default_categories(data.kind)
+    categories = data.categories if data.categories is not None else profile.transfer.vehicle_carries(data.kind)
     if not categories:
         raise FieldError("categories", "a vehicle must carry at least one category (or leave it empty for any)")
     now = ctx.clock.now()
@@ -38,13 +42,6 @@ def create_vehicle(ctx: Ctx, data: VehicleCreate) -> Vehicle:
     ctx.session.flush()
     _record(ctx, EventKind.VEHICLE_CREATED, vehicle, vehicle_kind=vehicle.kind, seats=vehicle.seats)
     return vehicle
-
-
-def default_categories(kind: VehicleKind) -> list[TransferCategory]:
-    """Ambulances carry confirmed cases; every other vehicle carries anyone but a confirmed case."""
-    if kind == VehicleKind.AMBULANCE:
-        return [TransferCategory.CONFIRMED]
-    return [c for c in TransferCategory if c != TransferCategory.CONFIRMED]
 
 
 def get_vehicle(ctx: Ctx, vehicle_id: int) -> Vehicle:
