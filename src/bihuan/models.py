@@ -5,7 +5,14 @@ from bihuan.core.db import Base
 from bihuan.core.events import Event
 from bihuan.core.import_reports import ImportReport
 from bihuan.grouping.models import TransferRequest
-from bihuan.isolation.models import ExpectedRelease, IsolationSite, SitePlaces
+from bihuan.isolation.models import (
+    ExpectedRelease,
+    IsolationSite,
+    IsolationStay,
+    SiteFloor,
+    SitePlaces,
+    SiteRoom,
+)
 from bihuan.people.models import Address, Household, Jurisdiction, Person, Venue
 from bihuan.screening.models import (
     Campaign,
@@ -37,6 +44,7 @@ __all__ = [
     "ImportReport",
     "Investigation",
     "IsolationSite",
+    "IsolationStay",
     "Jurisdiction",
     "KeyPopulationMember",
     "LabResult",
@@ -44,7 +52,9 @@ __all__ = [
     "Retest",
     "Sample",
     "SamplingSite",
+    "SiteFloor",
     "SitePlaces",
+    "SiteRoom",
     "TracedContact",
     "TracingRun",
     "TrajectoryVisit",

@@ -71,7 +71,7 @@ def test_a_batch_moves_every_person_from_the_queue_to_the_site_with_each_hand_ov
             dispatch.pick_up(ctx, batch_id, person)
     clock.advance(timedelta(minutes=30))
     with context(database, clock) as ctx:
-        dispatch.arrive(ctx, batch_id)
+        dispatch.arrive(ctx, profile, batch_id)
 
     assert all(_kinds(database, p) == LOOP for p in people)
     members = _members(database, batch_id)
@@ -93,7 +93,7 @@ def test_someone_not_at_the_pickup_returns_to_the_queue_with_the_reason(
         dispatch.dispatch(ctx, batch_id)
         dispatch.pick_up(ctx, batch_id, present)
         dispatch.not_picked_up(ctx, batch_id, away, "not at home")
-        dispatch.arrive(ctx, batch_id)
+        dispatch.arrive(ctx, profile, batch_id)
 
     request = _requests(database)[away]
     assert (request.status, request.batch_id, request.returns) == ("queued", None, 1)
@@ -109,7 +109,7 @@ def test_arriving_without_everyone_picked_up_sends_the_rest_back_to_the_queue(
     with context(database, clock) as ctx:
         dispatch.dispatch(ctx, batch_id)
         dispatch.pick_up(ctx, batch_id, first)
-        dispatch.arrive(ctx, batch_id)
+        dispatch.arrive(ctx, profile, batch_id)
 
     assert _requests(database)[forgotten].status == "queued"
     assert "not picked up" in _requests(database)[forgotten].last_reason
@@ -214,7 +214,7 @@ def test_a_contact_confirmed_on_the_road_is_moved_on_to_hospital_from_the_site(
         dispatch.pick_up(ctx, batch_id, person)
     identify_contacts(database, clock, [person], TransferCategory.CONFIRMED)
     with context(database, clock) as ctx:
-        dispatch.arrive(ctx, batch_id)
+        dispatch.arrive(ctx, profile, batch_id)
 
     with database.session() as session:
         requests = session.scalars(select(TransferRequest).order_by(TransferRequest.id)).all()

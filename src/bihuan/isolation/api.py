@@ -6,7 +6,16 @@ from fastapi import APIRouter
 
 from bihuan.core.deps import ProfileDep, UserCtx
 from bihuan.isolation import service
-from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, SiteCreate, SitePublic, SitesPublic
+from bihuan.isolation.schemas import (
+    ExpectedReleaseIn,
+    FloorCreate,
+    FloorPublic,
+    PlacesIn,
+    RoomMove,
+    SiteCreate,
+    SitePublic,
+    SitesPublic,
+)
 
 router = APIRouter(prefix="/api/sites", tags=["isolation"])
 
@@ -56,3 +65,23 @@ def expect_release(ctx: UserCtx, site_id: int, data: ExpectedReleaseIn) -> SiteP
 def reopen_site(ctx: UserCtx, site_id: int) -> SitePublic:
     service.reopen(ctx, site_id)
     return _one(ctx, site_id)
+
+
+@router.get("/{site_id}/floors")
+def list_floors(ctx: UserCtx, site_id: int) -> list[FloorPublic]:
+    """The site's floors, each of one category, with rooms free, occupied and out of service."""
+    return service.list_floors(ctx, site_id)
+
+
+@router.post("/{site_id}/floors", status_code=201)
+def add_floor(ctx: UserCtx, profile: ProfileDep, site_id: int, data: FloorCreate) -> list[FloorPublic]:
+    """A floor of one category with its rooms (the site's places of that category follow its rooms)."""
+    service.add_floor(ctx, profile, site_id, data)
+    return service.list_floors(ctx, site_id)
+
+
+@router.post("/{site_id}/stays/{stay_id}/room")
+def move_to_room(ctx: UserCtx, site_id: int, stay_id: int, data: RoomMove) -> list[FloorPublic]:
+    """Put a person in another room; a move that breaks a separation rule is refused naming the rule."""
+    service.move_to_room(ctx, site_id, stay_id, data.room_id)
+    return service.list_floors(ctx, site_id)

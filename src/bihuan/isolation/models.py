@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bihuan.core.db import Base, UTCDateTime
@@ -53,3 +53,51 @@ class ExpectedRelease(Base):
     category: Mapped[str] = mapped_column(String(24))
     on_date: Mapped[date] = mapped_column(Date)
     places: Mapped[int] = mapped_column(Integer)
+
+
+class SiteFloor(Base):
+    """A floor (or wing) of a site's building, dedicated to one category of people (分区分层)."""
+
+    __tablename__ = "isolation_floors"
+    __table_args__ = (UniqueConstraint("site_id", "building", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("isolation_sites.id"), index=True)
+    building: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(24))
+
+
+class SiteRoom(Base):
+    """A room: one person (or a person with their carer, or one household where the profile allows)."""
+
+    __tablename__ = "isolation_rooms"
+    __table_args__ = (UniqueConstraint("floor_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("isolation_sites.id"), index=True)
+    floor_id: Mapped[int] = mapped_column(ForeignKey("isolation_floors.id"), index=True)
+    number: Mapped[str] = mapped_column(String(16))
+    private_bathroom: Mapped[bool] = mapped_column(Boolean, default=True)
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # free, occupied, reserved, out_of_service
+
+
+class IsolationStay(Base):
+    """A person's stay at a site (集中隔离), from arrival to release, in a room, under a quarantine plan."""
+
+    __tablename__ = "isolation_stays"
+    __table_args__ = (Index("ix_isolation_stays_site_status", "site_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    open_person_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # one open stay per person
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(Integer)
+    site_id: Mapped[int] = mapped_column(ForeignKey("isolation_sites.id"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("isolation_rooms.id"), index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    carer_for: Mapped[int | None] = mapped_column(Integer)  # the person this one cares for in the same room
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bihuan.isolation.choices import SiteStatus
 from bihuan.protocol import DestinationKind, TransferCategory
@@ -75,3 +75,43 @@ class SitePublic(BaseModel):
 class SitesPublic(BaseModel):
     data: list[SitePublic]
     count: int
+
+
+class RoomIn(BaseModel):
+    number: str = Field(min_length=1, max_length=16)
+    private_bathroom: bool = True
+    accessible: bool = False
+
+
+class FloorCreate(BaseModel):
+    """A floor (or wing) of one category with its rooms: ``rooms`` or ``room_count`` numbered 01, 02, ..."""
+
+    building: str = Field(min_length=1, max_length=32)
+    number: int = Field(ge=-5, le=200)
+    category: TransferCategory
+    rooms: list[RoomIn] = Field(default_factory=list, max_length=500)
+    room_count: int = Field(0, ge=0, le=500)
+
+    @model_validator(mode="after")
+    def _rooms_or_count(self) -> FloorCreate:
+        if self.rooms and self.room_count:
+            raise ValueError("give rooms or room_count, not both")
+        if not self.rooms:
+            if not self.room_count:
+                raise ValueError("a floor needs rooms (rooms or room_count)")
+            self.rooms = [RoomIn(number=f"{self.number}{i:02d}") for i in range(1, self.room_count + 1)]
+        return self
+
+
+class FloorPublic(BaseModel):
+    id: int
+    building: str
+    number: int
+    category: TransferCategory
+    free: int
+    occupied: int
+    out_of_service: int
+
+
+class RoomMove(BaseModel):
+    room_id: int = Field(ge=1)

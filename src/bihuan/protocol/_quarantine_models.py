@@ -81,6 +81,7 @@ class SiteRules(ProfileModel):
     private_bathroom: bool = True
     carer_allowed_for: tuple[CarerReason, ...] = ()
     carers_per_room: NonNegativeInt = 1
+    households_share_rooms: bool = False
     central_air_conditioning_allowed: bool = False
     temperature_checks_per_day: PositiveInt
     rooms_per_10000_population: PositiveInt

@@ -72,7 +72,7 @@ def prepare_transfer(
         ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
         run = planning.plan(ctx, profile, categories=[TransferCategory.CONFIRMED, TransferCategory.CLOSE_CONTACT])
         summary = (run.placed, len(run.unplaced), run.trips, run.total_km)
-    arrived = _drive_first_batches(database, clock)
+    arrived = _drive_first_batches(database, clock, profile)
     return TransferSummary(3 + len(OTHER_CITIES) + 1, sum(fleet[2] for fleet in FLEET), *summary, arrived)
 
 
@@ -138,7 +138,7 @@ def _register_fleet(ctx: Ctx, profile: ProtocolProfile) -> None:
             vehicles.create_vehicle(ctx, profile, data)
 
 
-def _drive_first_batches(database: Database, clock: SimulatedClock) -> int:
+def _drive_first_batches(database: Database, clock: SimulatedClock, profile: ProtocolProfile) -> int:
     """The first batch is driven to its site; the second is on the road with half its people aboard."""
     with database.session() as session:
         first_two = list(session.scalars(select(Batch.id).order_by(Batch.planned_start, Batch.id).limit(2)))
@@ -154,6 +154,6 @@ def _drive_first_batches(database: Database, clock: SimulatedClock) -> int:
                 dispatch.pick_up(ctx, batch_id, person_id)
             if position == 0:
                 clock.advance(timedelta(minutes=25))
-                dispatch.arrive(ctx, batch_id)
+                dispatch.arrive(ctx, profile, batch_id)
                 arrived = len(people)
     return arrived

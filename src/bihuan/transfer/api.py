@@ -139,8 +139,8 @@ def not_picked_up(ctx: UserCtx, batch_id: int, person_id: int, data: NotPickedUp
 
 
 @router.post("/batches/{batch_id}/arrive")
-def arrive(ctx: UserCtx, batch_id: int, data: ArrivalIn) -> BatchDetail:
+def arrive(ctx: UserCtx, profile: ProfileDep, batch_id: int, data: ArrivalIn) -> BatchDetail:
     """Hand-over at the site; without names, everyone picked up arrives and the rest go back to the queue."""
     batches.get_batch(ctx, batch_id)
-    dispatch.arrive(ctx, batch_id, data.person_ids)
+    dispatch.arrive(ctx, profile, batch_id, data.person_ids)
     return batches.get_batch(ctx, batch_id)

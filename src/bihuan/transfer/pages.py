@@ -368,11 +368,11 @@ def not_picked_up(
 
 
 @router.post("/transfer/batches/{batch_id}/arrive")
-def arrive(ctx: UserCtx, request: Request, batch_id: int) -> Response:
+def arrive(ctx: UserCtx, request: Request, profile: ProfileDep, batch_id: int) -> Response:
     """The whole batch is handed over at the site; anyone never picked up goes back to the queue."""
     _visible_batch(ctx, batch_id)
     try:
-        dispatch.arrive(ctx, batch_id)
+        dispatch.arrive(ctx, profile, batch_id)
     except BihuanError as error:
         if not _refused(error):
             raise

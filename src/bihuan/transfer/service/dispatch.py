@@ -19,6 +19,7 @@ from bihuan.core.permissions import Permission, require
 from bihuan.grouping import service as queue
 from bihuan.grouping.choices import RequestStatus
 from bihuan.isolation import service as sites
+from bihuan.protocol import ProtocolProfile
 from bihuan.transfer.choices import BatchStatus, MemberStatus, VehicleStatus
 from bihuan.transfer.models import Batch, BatchMember
 from bihuan.transfer.service import planning
@@ -170,8 +171,9 @@ def hand_back(
     return sorted(handed)
 
 
-def arrive(ctx: Ctx, batch_id: int, person_ids: Sequence[int] | None = None) -> Batch:
-    """People handed over at the site (已送达): they take its places; a whole-batch arrival sends back the missed."""
+def arrive(ctx: Ctx, profile: ProtocolProfile, batch_id: int, person_ids: Sequence[int] | None = None) -> Batch:
+    """People handed over at the site (已送达): their stays start there, in rooms by the profile's rules; a
+    whole-batch arrival sends back whoever was never picked up."""
     require(ctx.actor, Permission.DISPATCH)
     batch = _batch(ctx, batch_id)
     if batch.status == BatchStatus.COMPLETED:
@@ -186,9 +188,12 @@ def arrive(ctx: Ctx, batch_id: int, person_ids: Sequence[int] | None = None) -> 
     if arriving:
         site = sites.get_site(ctx, batch.site_id)
         place = (site.lat, site.lon, site.name)
-        queue.mark(ctx, [m.request_id for m in arriving], RequestStatus.ARRIVED, batch_id=batch.id, place=place)
-        sites.admit(ctx, batch.site_id, batch.category, len(arriving))
+        delivered = queue.mark(
+            ctx, [m.request_id for m in arriving], RequestStatus.ARRIVED, batch_id=batch.id, place=place
+        )
         record_members(ctx, EventKind.ARRIVED, batch, arriving)
+        admissions = [sites.Admission(r.person_id, r.jurisdiction_id, r.household_id, r.vulnerable) for r in delivered]
+        sites.admit_people(ctx, profile, batch.site_id, batch.category, admissions, {"batch": batch.id})
     if person_ids is None:
         missed = [m for m in members if m.status == MemberStatus.PLANNED]
         if missed:

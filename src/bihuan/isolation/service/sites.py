@@ -78,14 +78,17 @@ def create_site(ctx: Ctx, profile: ProtocolProfile, data: SiteCreate) -> Isolati
 
 
 def _check_category(profile: ProtocolProfile, kind: DestinationKind, item: PlacesIn, prefix: str) -> None:
-    """Places of a category only at the kind of site the profile sends that category to."""
-    destination = profile.transfer.destination_of(item.category)
+    check_category(profile, kind, item.category, f"{prefix}category")
+
+
+def check_category(profile: ProtocolProfile, kind: DestinationKind, category: TransferCategory, field: str) -> None:
+    """Places (or floors) of a category only at the kind of site the profile sends that category to."""
+    destination = profile.transfer.destination_of(category)
     if destination is None:
-        raise FieldError(f"{prefix}category", f"the profile does not move {item.category} people")
+        raise FieldError(field, f"the profile does not move {category} people")
     if destination != kind:
         raise FieldError(
-            f"{prefix}category",
-            f"the profile sends {item.category} people to a {_kind_text(destination)}, not a {_kind_text(kind)}",
+            field, f"the profile sends {category} people to a {_kind_text(destination)}, not a {_kind_text(kind)}"
         )
 
 

@@ -1,0 +1,159 @@
+"""Floors and rooms: categories by floor, one person per room but for a carer, arrivals put in rooms."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from tests.factories import context
+from tests.transfer.factories import PROFILE, TransferWorld, identify_contacts, make_household, make_transfer_world
+
+from bihuan.core.clock import SimulatedClock
+from bihuan.core.db import Database
+from bihuan.core.errors import Conflict, FieldError
+from bihuan.core.events import Event
+from bihuan.isolation import service as sites
+from bihuan.isolation.models import IsolationStay, SiteRoom
+from bihuan.isolation.schemas import FloorCreate
+from bihuan.protocol import TransferCategory
+from bihuan.transfer.models import Batch, BatchMember
+from bihuan.transfer.service import dispatch, planning
+
+CLOSE, SECONDARY = TransferCategory.CLOSE_CONTACT, TransferCategory.SECONDARY_CONTACT
+
+
+@pytest.fixture
+def world(database: Database, clock: SimulatedClock) -> TransferWorld:
+    world = make_transfer_world(database, clock, far_places=0)
+    with context(database, clock) as ctx:
+        sites.add_floor(
+            ctx, PROFILE, world.near_site, FloorCreate(building="A", number=3, category=CLOSE, room_count=6)
+        )
+        sites.add_floor(
+            ctx, PROFILE, world.near_site, FloorCreate(building="A", number=4, category=SECONDARY, room_count=6)
+        )
+    return world
+
+
+def _stays(database: Database) -> dict[int, IsolationStay]:
+    with database.session() as session:
+        rows = list(session.scalars(select(IsolationStay)))
+        session.expunge_all()
+    return {s.person_id: s for s in rows}
+
+
+def _room_floor(database: Database, room_id: int | None) -> int:
+    with database.session() as session:
+        room = session.get(SiteRoom, room_id)
+        assert room is not None
+        return room.floor_id
+
+
+def _deliver(database: Database, clock: SimulatedClock, people: list[int], category: TransferCategory) -> None:
+    identify_contacts(database, clock, people, category)
+    with context(database, clock) as ctx:
+        planning.plan(ctx, PROFILE, categories=[category])
+    with database.session() as session:
+        batch_ids = session.scalars(select(Batch.id).where(Batch.status == "planned")).all()
+    for batch_id in batch_ids:
+        with context(database, clock) as ctx:
+            dispatch.dispatch(ctx, batch_id)
+            aboard = ctx.session.scalars(select(BatchMember.person_id).where(BatchMember.batch_id == batch_id))
+            for person in list(aboard):
+                dispatch.pick_up(ctx, batch_id, person)
+            dispatch.arrive(ctx, PROFILE, batch_id)
+
+
+def test_a_floors_rooms_are_the_sites_places_of_its_category(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    with context(database, clock) as ctx:
+        sites.add_floor(
+            ctx, PROFILE, world.near_site, FloorCreate(building="A", number=3, category=CLOSE, room_count=8)
+        )
+        [site] = [s for s in sites.list_sites(ctx) if s.id == world.near_site]
+        floors = sites.list_floors(ctx, world.near_site)
+    assert {p.category: p.places for p in site.places} == {CLOSE: 8, SECONDARY: 6}
+    assert [(f.number, f.category, f.free) for f in floors] == [(3, CLOSE, 8), (4, SECONDARY, 6)]
+
+
+def test_a_floor_cannot_change_category_nor_take_a_category_the_site_may_not(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    with context(database, clock) as ctx:
+        with pytest.raises(Conflict, match="holds close_contact"):
+            sites.add_floor(
+                ctx, PROFILE, world.near_site, FloorCreate(building="A", number=3, category=SECONDARY, room_count=1)
+            )
+        with pytest.raises(FieldError) as refused:
+            floor = FloorCreate(building="B", number=1, category=TransferCategory.CONFIRMED, room_count=1)
+            sites.add_floor(ctx, PROFILE, world.near_site, floor)
+    assert refused.value.field == "category" and "designated hospital" in refused.value.reason
+
+
+def test_a_room_without_a_private_bathroom_is_refused(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    floor = FloorCreate.model_validate(
+        {
+            "building": "B",
+            "number": 1,
+            "category": CLOSE,
+            "rooms": [{"number": "101"}, {"number": "102", "private_bathroom": False}],
+        }
+    )
+    with context(database, clock) as ctx, pytest.raises(FieldError) as refused:
+        sites.add_floor(ctx, PROFILE, world.near_site, floor)
+    assert refused.value.field == "rooms[1].private_bathroom"
+
+
+def test_a_child_shares_a_room_with_one_parent_and_the_other_parent_has_their_own(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    births = [date(1985, 1, 1), date(1986, 1, 1), date(2016, 1, 1)]
+    father, mother, child = make_household(database, clock, world.district.building_a, 3, births=births)
+    _deliver(database, clock, [father, mother, child], CLOSE)
+
+    stays = _stays(database)
+    assert stays[child].room_id == stays[father].room_id and stays[father].carer_for == child
+    assert stays[mother].room_id not in (None, stays[child].room_id)
+    assert len({_room_floor(database, stays[p].room_id) for p in (father, mother, child)}) == 1
+    with database.session() as session:
+        kinds = session.scalars(select(Event.kind).where(Event.person_id == child).order_by(Event.id)).all()
+    assert kinds[-2:] == ["arrived", "isolation_started"]
+
+
+def test_two_categories_never_share_a_floor_and_strangers_never_share_a_room(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    close = [p for _ in range(3) for p in make_household(database, clock, world.district.building_a, 1)]
+    secondary = [p for _ in range(2) for p in make_household(database, clock, world.district.building_a, 1)]
+    _deliver(database, clock, close, CLOSE)
+    _deliver(database, clock, secondary, SECONDARY)
+
+    stays = _stays(database)
+    close_floors = {_room_floor(database, stays[p].room_id) for p in close}
+    secondary_floors = {_room_floor(database, stays[p].room_id) for p in secondary}
+    assert close_floors.isdisjoint(secondary_floors)
+    assert len({stays[p].room_id for p in close + secondary}) == 5
+    with context(database, clock) as ctx:
+        [site] = [s for s in sites.list_sites(ctx) if s.id == world.near_site]
+    assert {p.category: (p.occupied, p.free) for p in site.places} == {CLOSE: (3, 3), SECONDARY: (2, 4)}
+
+
+def test_moving_someone_into_a_strangers_room_or_another_categorys_floor_is_refused_naming_the_rule(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    first = make_household(database, clock, world.district.building_a, 1)
+    second = make_household(database, clock, world.district.building_a, 1)
+    secondary = make_household(database, clock, world.district.building_a, 1)
+    _deliver(database, clock, first + second, CLOSE)
+    _deliver(database, clock, secondary, SECONDARY)
+    stays = _stays(database)
+
+    with context(database, clock) as ctx:
+        with pytest.raises(FieldError, match="two unrelated people never share a room"):
+            sites.move_to_room(ctx, world.near_site, stays[second[0]].id, stays[first[0]].room_id or 0)
+        with pytest.raises(FieldError, match="separated by floor"):
+            sites.move_to_room(ctx, world.near_site, stays[first[0]].id, stays[secondary[0]].room_id or 0)
