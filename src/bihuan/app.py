@@ -18,6 +18,7 @@ from bihuan.core.db import Database
 from bihuan.core.errors import BihuanError, FieldError
 from bihuan.grouping.api import router as grouping_router
 from bihuan.isolation.api import router as isolation_router
+from bihuan.isolation.checklist_api import router as checklist_router
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
 from bihuan.protocol import ProtocolProfile, load_profile
@@ -40,6 +41,7 @@ API_ROUTERS = (
     tracing_router,
     grouping_router,
     isolation_router,
+    checklist_router,
     transfer_router,
 )
 PAGE_ROUTERS = (auth_pages, people_pages, audit_pages, screening_pages, tracing_pages, transfer_pages)

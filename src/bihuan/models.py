@@ -5,13 +5,16 @@ from bihuan.core.db import Base
 from bihuan.core.events import Event
 from bihuan.core.import_reports import ImportReport
 from bihuan.grouping.models import TransferRequest
+from bihuan.isolation.checklist_models import ChecklistAlert, ChecklistEntry, ChecklistTemplate
 from bihuan.isolation.models import (
     ExpectedRelease,
+    HealthAlert,
     IsolationSite,
     IsolationStay,
     SiteFloor,
     SitePlaces,
     SiteRoom,
+    TemperatureReading,
 )
 from bihuan.people.models import Address, Household, Jurisdiction, Person, Venue
 from bihuan.screening.models import (
@@ -37,9 +40,13 @@ __all__ = [
     "Campaign",
     "CampaignUnit",
     "Case",
+    "ChecklistAlert",
+    "ChecklistEntry",
+    "ChecklistTemplate",
     "Confirmation",
     "Event",
     "ExpectedRelease",
+    "HealthAlert",
     "Household",
     "ImportReport",
     "Investigation",
@@ -55,6 +62,7 @@ __all__ = [
     "SiteFloor",
     "SitePlaces",
     "SiteRoom",
+    "TemperatureReading",
     "TracedContact",
     "TracingRun",
     "TrajectoryVisit",

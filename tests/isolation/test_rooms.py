@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 from tests.factories import context
-from tests.transfer.factories import PROFILE, TransferWorld, identify_contacts, make_household, make_transfer_world
+from tests.isolation.factories import deliver
+from tests.transfer.factories import PROFILE, TransferWorld, make_household, make_transfer_world
 
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
@@ -17,8 +18,6 @@ from bihuan.isolation import service as sites
 from bihuan.isolation.models import IsolationStay, SiteRoom
 from bihuan.isolation.schemas import FloorCreate
 from bihuan.protocol import TransferCategory
-from bihuan.transfer.models import Batch, BatchMember
-from bihuan.transfer.service import dispatch, planning
 
 CLOSE, SECONDARY = TransferCategory.CLOSE_CONTACT, TransferCategory.SECONDARY_CONTACT
 
@@ -48,21 +47,6 @@ def _room_floor(database: Database, room_id: int | None) -> int:
         room = session.get(SiteRoom, room_id)
         assert room is not None
         return room.floor_id
-
-
-def _deliver(database: Database, clock: SimulatedClock, people: list[int], category: TransferCategory) -> None:
-    identify_contacts(database, clock, people, category)
-    with context(database, clock) as ctx:
-        planning.plan(ctx, PROFILE, categories=[category])
-    with database.session() as session:
-        batch_ids = session.scalars(select(Batch.id).where(Batch.status == "planned")).all()
-    for batch_id in batch_ids:
-        with context(database, clock) as ctx:
-            dispatch.dispatch(ctx, batch_id)
-            aboard = ctx.session.scalars(select(BatchMember.person_id).where(BatchMember.batch_id == batch_id))
-            for person in list(aboard):
-                dispatch.pick_up(ctx, batch_id, person)
-            dispatch.arrive(ctx, PROFILE, batch_id)
 
 
 def test_a_floors_rooms_are_the_sites_places_of_its_category(
@@ -113,7 +97,7 @@ def test_a_child_shares_a_room_with_one_parent_and_the_other_parent_has_their_ow
 ) -> None:
     births = [date(1985, 1, 1), date(1986, 1, 1), date(2016, 1, 1)]
     father, mother, child = make_household(database, clock, world.district.building_a, 3, births=births)
-    _deliver(database, clock, [father, mother, child], CLOSE)
+    deliver(database, clock, [father, mother, child], CLOSE)
 
     stays = _stays(database)
     assert stays[child].room_id == stays[father].room_id and stays[father].carer_for == child
@@ -129,8 +113,8 @@ def test_two_categories_never_share_a_floor_and_strangers_never_share_a_room(
 ) -> None:
     close = [p for _ in range(3) for p in make_household(database, clock, world.district.building_a, 1)]
     secondary = [p for _ in range(2) for p in make_household(database, clock, world.district.building_a, 1)]
-    _deliver(database, clock, close, CLOSE)
-    _deliver(database, clock, secondary, SECONDARY)
+    deliver(database, clock, close, CLOSE)
+    deliver(database, clock, secondary, SECONDARY)
 
     stays = _stays(database)
     close_floors = {_room_floor(database, stays[p].room_id) for p in close}
@@ -148,8 +132,8 @@ def test_moving_someone_into_a_strangers_room_or_another_categorys_floor_is_refu
     first = make_household(database, clock, world.district.building_a, 1)
     second = make_household(database, clock, world.district.building_a, 1)
     secondary = make_household(database, clock, world.district.building_a, 1)
-    _deliver(database, clock, first + second, CLOSE)
-    _deliver(database, clock, secondary, SECONDARY)
+    deliver(database, clock, first + second, CLOSE)
+    deliver(database, clock, secondary, SECONDARY)
     stays = _stays(database)
 
     with context(database, clock) as ctx:

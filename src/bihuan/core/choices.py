@@ -61,8 +61,12 @@ class EventKind(StrEnum):
     ISOLATION_STARTED = "isolation_started"
     TEST_SCHEDULED = "test_scheduled"
     HEALTH_CHECK_RECORDED = "health_check_recorded"
+    HEALTH_ALERT_RAISED = "health_alert_raised"  # fever, symptoms or a check not taken at a site
+    HEALTH_ALERT_RESOLVED = "health_alert_resolved"
     RELEASED = "released"
     HOME_MONITORING_ENDED = "home_monitoring_ended"
+    CHECKLIST_RECORDED = "checklist_recorded"  # a check of a site checklist (or its correction)
+    CHECKLIST_OVERDUE = "checklist_overdue"  # an item left undone after its shift ended
     # ends of the loop
     HOSPITALISED = "hospitalised"
     DIED = "died"

@@ -74,7 +74,7 @@ def core_table(model: type[Base]) -> Table:
     return table
 
 
-def count_rows(session: Session, stmt: Select[Any]) -> int:
+def count_rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> int:
     """How many rows a query would return (for a list's total), without its ordering."""
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 

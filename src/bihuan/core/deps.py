@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
@@ -51,6 +52,14 @@ def get_profile(request: Request) -> ProtocolProfile:
 
 
 ProfileDep = Annotated[ProtocolProfile, Depends(get_profile)]
+
+
+def get_zone(request: Request) -> ZoneInfo:
+    """The deployment's local time zone (``BIHUAN_TIMEZONE``): days of plans and measurements are local days."""
+    return ZoneInfo(request.app.state.settings.timezone)
+
+
+ZoneDep = Annotated[ZoneInfo, Depends(get_zone)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
 
-from bihuan.core.deps import ProfileDep, UserCtx
+from fastapi import APIRouter, Depends
+
+from bihuan.core.deps import ProfileDep, UserCtx, ZoneDep
 from bihuan.isolation import service
+from bihuan.isolation.health_schemas import (
+    AlertResolve,
+    FloorSheetPublic,
+    HealthAlertPublic,
+    HealthAlertsPublic,
+    MissingChecksPublic,
+    TemperaturesIn,
+    TemperaturesRecorded,
+)
 from bihuan.isolation.schemas import (
     ExpectedReleaseIn,
     FloorCreate,
@@ -15,9 +27,12 @@ from bihuan.isolation.schemas import (
     SiteCreate,
     SitePublic,
     SitesPublic,
+    StaysPublic,
 )
+from bihuan.people.schemas import Page
 
 router = APIRouter(prefix="/api/sites", tags=["isolation"])
+PageDep = Annotated[Page, Depends()]
 
 
 def _one(ctx: UserCtx, site_id: int) -> SitePublic:
@@ -85,3 +100,52 @@ def move_to_room(ctx: UserCtx, site_id: int, stay_id: int, data: RoomMove) -> li
     """Put a person in another room; a move that breaks a separation rule is refused naming the rule."""
     service.move_to_room(ctx, site_id, stay_id, data.room_id)
     return service.list_floors(ctx, site_id)
+
+
+@router.get("/{site_id}/stays")
+def list_stays(ctx: UserCtx, zone: ZoneDep, page: PageDep, site_id: int) -> StaysPublic:
+    """People in a stay at the site (of your jurisdiction), by room, with their plan and next test day."""
+    rows, count = service.list_stays(ctx, site_id, page, today=ctx.clock.now().astimezone(zone).date())
+    return StaysPublic(data=rows, count=count)
+
+
+# ---------------------------------------------------------------- health monitoring 体温监测
+
+
+@router.post("/{site_id}/temperatures")
+def record_temperatures(
+    ctx: UserCtx, profile: ProfileDep, zone: ZoneDep, site_id: int, data: TemperaturesIn
+) -> TemperaturesRecorded:
+    """A round of temperatures (and symptoms), for a floor or the whole site, in one request.
+
+    One bad reading refuses them all, naming ``readings[i]`` and why; °F is converted, with a message;
+    the same reading sent again is not stored twice. Fever or symptoms raise alerts.
+    """
+    return service.record_temperatures(ctx, profile, site_id, data.readings, zone=zone)
+
+
+@router.get("/{site_id}/alerts")
+def list_alerts(ctx: UserCtx, site_id: int, open_only: bool = True) -> HealthAlertsPublic:
+    """The site's health alerts (fever, symptoms, checks not taken), oldest first: open ones unless told."""
+    alerts = service.list_alerts(ctx, site_id, open_only=open_only)
+    return HealthAlertsPublic(data=alerts, count=len(alerts))
+
+
+@router.post("/{site_id}/alerts/{alert_id}/resolve")
+def resolve_alert(ctx: UserCtx, site_id: int, alert_id: int, data: AlertResolve) -> HealthAlertPublic:
+    return service.resolve_alert(ctx, alert_id, data.note, site_id=site_id)
+
+
+@router.get("/{site_id}/floors/{floor_id}/sheet")
+def floor_sheet(ctx: UserCtx, zone: ZoneDep, site_id: int, floor_id: int, day: date | None = None) -> FloorSheetPublic:
+    """A floor's occupied rooms with each person's readings of the (local) day, today unless given."""
+    return service.floor_sheet(ctx, site_id, floor_id, day or ctx.clock.now().astimezone(zone).date(), zone)
+
+
+@router.post("/{site_id}/missing-checks")
+def raise_missing_alerts(
+    ctx: UserCtx, profile: ProfileDep, zone: ZoneDep, site_id: int, day: date | None = None
+) -> MissingChecksPublic:
+    """Alerts for the people short of the day's checks due so far (once per person and day), today unless given."""
+    on = day or ctx.clock.now().astimezone(zone).date()
+    return service.raise_missing_alerts(ctx, profile, site_id, on, zone)

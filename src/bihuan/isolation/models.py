@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bihuan.core.db import Base, UTCDateTime
+from bihuan.core.db import Base, JsonDoc, UTCDateTime
 
 
 class IsolationSite(Base):
@@ -101,3 +102,42 @@ class IsolationStay(Base):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_exposure: Mapped[date | None] = mapped_column(Date)  # from tracing; None: not known yet
+    plan: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)  # phases and test days (quarantine_plan)
+
+
+class TemperatureReading(Base):
+    """A temperature (and symptoms) taken at a site (体温监测), as typed and as stored in °C."""
+
+    __tablename__ = "isolation_temperatures"
+    __table_args__ = (UniqueConstraint("stay_id", "measured_at"),)  # the same reading sent again is stored once
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stay_id: Mapped[int] = mapped_column(ForeignKey("isolation_stays.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("isolation_sites.id"), index=True)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    celsius: Mapped[float] = mapped_column(Float)
+    entered: Mapped[str] = mapped_column(String(16))  # what was typed, e.g. "98.6F"
+    symptoms: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    fever: Mapped[bool] = mapped_column(Boolean, default=False)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HealthAlert(Base):
+    """Something a site's medical staff must see (fever, symptoms, a missed measurement), until resolved."""
+
+    __tablename__ = "isolation_health_alerts"
+    __table_args__ = (Index("ix_isolation_health_alerts_site_open", "site_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stay_id: Mapped[int] = mapped_column(ForeignKey("isolation_stays.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("isolation_sites.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    day: Mapped[date | None] = mapped_column(Date)  # the local day a ``missing`` alert is about
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str] = mapped_column(String(64), default="")

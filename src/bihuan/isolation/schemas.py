@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -115,3 +116,23 @@ class FloorPublic(BaseModel):
 
 class RoomMove(BaseModel):
     room_id: int = Field(ge=1)
+
+
+class StayPublic(BaseModel):
+    id: int
+    person_id: int
+    person_name: str
+    resident_id_masked: str | None
+    category: TransferCategory
+    room: str | None  # "A-3-301": building, floor, room
+    carer_for: int | None
+    started_at: datetime
+    last_exposure: date | None
+    central_end: date | None  # the last day of central quarantine by the plan
+    next_test: date | None  # the plan's next test day from today
+    plan: dict[str, Any]
+
+
+class StaysPublic(BaseModel):
+    data: list[StayPublic]
+    count: int

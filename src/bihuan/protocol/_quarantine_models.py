@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Self
 
 from pydantic import Field, NonNegativeInt, PositiveInt, StringConstraints, model_validator
@@ -74,6 +75,32 @@ class HomeMonitoringRules(ProfileModel):
     may_join_gatherings: bool = False
 
 
+ShiftName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=16)]
+Hour = Annotated[int, Field(ge=0, le=23)]
+
+
+class SiteShift(ProfileModel):
+    """A shift of a site's staff (班次), in local hours: `ends` at or before `starts` runs past midnight.
+
+    A shift whose `ends` equals its `starts` lasts the whole day (only as the site's one shift).
+    """
+
+    name: ShiftName
+    starts: Hour
+    ends: Hour
+
+    @property
+    def hours(self) -> tuple[int, ...]:
+        """The local hours the shift covers (20→8: 20, 21, …, 7)."""
+        length = (self.ends - self.starts) % 24 or 24
+        return tuple((self.starts + step) % 24 for step in range(length))
+
+    def window(self, day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+        """When the shift of local `day` starts and ends (a night shift ends on the next day)."""
+        start = datetime.combine(day, time(self.starts), zone)
+        return start, start + timedelta(hours=len(self.hours))
+
+
 class SiteRules(ProfileModel):
     """Central quarantine sites (集中隔离点): rooms, carers, checks and capacity."""
 
@@ -84,10 +111,49 @@ class SiteRules(ProfileModel):
     households_share_rooms: bool = False
     central_air_conditioning_allowed: bool = False
     temperature_checks_per_day: PositiveInt
+    fever_from_celsius: float = Field(gt=35, lt=40)  # 发热: at or above this temperature
+    body_temperature_celsius: tuple[float, float]  # a reading outside this range is a typing or unit error
     rooms_per_10000_population: PositiveInt
     reserve_list_required: bool = True
+    # Checklists (表格化清单): checks are done per shift; a check not done this long after its
+    # shift ends is overdue and raises an alert.
+    shifts: tuple[SiteShift, ...] = (
+        SiteShift(name="day", starts=8, ends=20),
+        SiteShift(name="night", starts=20, ends=8),
+    )
+    checklist_overdue_after_minutes: NonNegativeInt = 60
+
+    def shift(self, name: str) -> SiteShift | None:
+        """The shift called `name` (None: the profile has no such shift)."""
+        return next((shift for shift in self.shifts if shift.name == name), None)
+
+    @model_validator(mode="after")
+    def _shifts_cover_the_day_once(self) -> Self:
+        shifts = self.shifts
+        if not shifts:
+            raise ProfileValueError("shifts", "a site needs at least one shift")
+        check_unique("shifts", [shift.name for shift in shifts])
+        owner: dict[int, int] = {}
+        for index, shift in enumerate(shifts):
+            for hour in shift.hours:
+                if hour in owner:
+                    other = shifts[owner[hour]].name
+                    raise ProfileValueError(f"shifts[{index}]", f"{shift.name} overlaps {other} at {hour:02d}:00")
+                owner[hour] = index
+        missing = [hour for hour in range(24) if hour not in owner]
+        if missing:
+            hours = ", ".join(f"{hour:02d}:00" for hour in missing)
+            raise ProfileValueError("shifts", f"the shifts must cover the whole day; no shift covers {hours}")
+        return self
 
     @model_validator(mode="after")
     def _carers_once(self) -> Self:
         check_unique("carer_allowed_for", self.carer_allowed_for)
+        return self
+
+    @model_validator(mode="after")
+    def _fever_within_the_body_range(self) -> Self:
+        low, high = self.body_temperature_celsius
+        if not low < self.fever_from_celsius < high:
+            raise ProfileValueError("fever_from_celsius", f"must lie inside body_temperature_celsius {low}–{high}")
         return self

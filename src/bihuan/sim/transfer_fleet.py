@@ -18,7 +18,7 @@ from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.isolation import service as sites
 from bihuan.isolation.models import IsolationSite
-from bihuan.isolation.schemas import PlacesIn, SiteCreate
+from bihuan.isolation.schemas import FloorCreate, PlacesIn, SiteCreate
 from bihuan.protocol import DestinationKind, ProtocolProfile, TransferCategory
 from bihuan.sim import _names
 from bihuan.transfer.choices import VehicleKind
@@ -81,7 +81,8 @@ def _register_sites(ctx: Ctx, profile: ProtocolProfile, population: int) -> None
     for index in range(3):
         rooms = home_rooms // 3
         where = (HOME[0] + 0.02 * (index - 1), HOME[1] + 0.015 * (index - 1))
-        _site(ctx, profile, f"SY-HOTEL-{index + 1:02d}", f"上虞隔离酒店{index + 1}号", "上虞", where, rooms)
+        site = _site(ctx, profile, f"SY-HOTEL-{index + 1:02d}", f"上虞隔离酒店{index + 1}号", "上虞", where, rooms)
+        _add_floors(ctx, profile, site)
     for code, name, city, lat, lon, rooms in OTHER_CITIES:
         _site(ctx, profile, code, name, city, (lat, lon), rooms)
     sites.create_site(
@@ -101,7 +102,7 @@ def _register_sites(ctx: Ctx, profile: ProtocolProfile, population: int) -> None
 
 def _site(
     ctx: Ctx, profile: ProtocolProfile, code: str, name: str, city: str, where: tuple[float, float], rooms: int
-) -> None:
+) -> int:
     """A quarantine site with places for the contact categories the profile moves there: 2/3 of the rooms
     for close contacts and 1/3 for secondary contacts, or all of them for the only one moved."""
     moved = [c for c in CONTACTS if profile.transfer.destination_of(c) == DestinationKind.CENTRAL_QUARANTINE]
@@ -116,7 +117,23 @@ def _site(
         lon=where[1],
         places=places,
     )
-    sites.create_site(ctx, profile, data)
+    return sites.create_site(ctx, profile, data).id
+
+
+ROOMS_PER_FLOOR = 12
+
+
+def _add_floors(ctx: Ctx, profile: ProtocolProfile, site_id: int) -> None:
+    """The home hotels are run room by room (快隔离): floors of 12 rooms, one category per floor, for the
+    places each category was given."""
+    [site] = [s for s in sites.list_sites(ctx) if s.id == site_id]
+    floor = 2
+    for places in site.places:
+        for start in range(0, places.places, ROOMS_PER_FLOOR):
+            count = min(ROOMS_PER_FLOOR, places.places - start)
+            data = FloorCreate(building="A", number=floor, category=places.category, room_count=count)
+            sites.add_floor(ctx, profile, site_id, data)
+            floor += 1
 
 
 def _register_fleet(ctx: Ctx, profile: ProtocolProfile) -> None:

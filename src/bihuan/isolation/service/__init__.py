@@ -1,5 +1,26 @@
-"""Use cases of isolation (快隔离): sites and their places (`sites`), floors, rooms and stays (`rooms`)."""
+"""Use cases of isolation (快隔离): sites and their places (`sites`), floors, rooms and stays (`rooms`),
+health monitoring (`health`, `health_alerts`)."""
 
+from bihuan.isolation.service.checklists import (
+    add_template,
+    check_history,
+    day_sheet,
+    install_default_manual,
+    open_alerts,
+    overdue,
+    raise_overdue_alerts,
+    record_checks,
+    site_manual,
+    template_public,
+)
+from bihuan.isolation.service.health import floor_sheet, record_temperatures
+from bihuan.isolation.service.health_alerts import (
+    MissingCheck,
+    list_alerts,
+    missing_measurements,
+    raise_missing_alerts,
+    resolve_alert,
+)
 from bihuan.isolation.service.rooms import Admission, add_floor, admit_people, list_floors, move_to_room
 from bihuan.isolation.service.sites import (
     SiteCapacity,
@@ -14,22 +35,41 @@ from bihuan.isolation.service.sites import (
     set_places,
     sites_at,
 )
+from bihuan.isolation.service.stays import list_stays
 
 __all__ = [
     "Admission",
+    "MissingCheck",
     "SiteCapacity",
     "add_floor",
+    "add_template",
     "admit",
     "admit_people",
     "capacity_for_planning",
+    "check_history",
     "create_site",
+    "day_sheet",
     "expect_release",
+    "floor_sheet",
     "get_site",
+    "install_default_manual",
+    "list_alerts",
     "list_floors",
     "list_sites",
+    "list_stays",
+    "missing_measurements",
     "move_to_room",
+    "open_alerts",
+    "overdue",
+    "raise_missing_alerts",
+    "raise_overdue_alerts",
+    "record_checks",
+    "record_temperatures",
     "reopen",
     "report_full",
+    "resolve_alert",
     "set_places",
+    "site_manual",
     "sites_at",
+    "template_public",
 ]

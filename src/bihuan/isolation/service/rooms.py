@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -22,7 +24,8 @@ from bihuan.isolation.engine import Arrival, FreeRoom, Placement, RoomRules, ass
 from bihuan.isolation.models import IsolationSite, IsolationStay, SiteFloor, SitePlaces, SiteRoom
 from bihuan.isolation.schemas import FloorCreate, FloorPublic
 from bihuan.isolation.service.sites import check_category, get_site
-from bihuan.protocol import DestinationKind, ProtocolProfile, TransferCategory
+from bihuan.protocol import ContactCategory, DestinationKind, ProtocolProfile, TransferCategory
+from bihuan.tracing.service import contacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +164,12 @@ def _open_stays(
 ) -> None:
     by_person = {p.person_id: p for p in people}
     _close_earlier_stays(ctx, list(by_person))
+    plans = _plans(ctx, category, list(by_person))
     now = ctx.clock.now()
     stays = []
     for placement in placements:
         person = by_person[placement.person_id]
+        plan = plans.get(person.person_id, {})
         stay = IsolationStay(
             person_id=person.person_id,
             open_person_id=person.person_id,
@@ -176,11 +181,20 @@ def _open_stays(
             carer_for=placement.carer_for,
             status=StayStatus.IN_STAY.value,
             started_at=now,
+            last_exposure=date.fromisoformat(plan["last_exposure_date"]) if plan else None,
+            plan=plan,
         )
         ctx.session.add(stay)
         stays.append(stay)
     ctx.session.flush()
     record_many(ctx, [_started(ctx, stay, refs) for stay in stays])
+
+
+def _plans(ctx: Ctx, category: str, person_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The quarantine plan each contact's last exposure set (快流调 stored it); cases and others have none here."""
+    if category not in set(ContactCategory):
+        return {}
+    return contacts.plans_of(ctx, person_ids, ContactCategory(category))
 
 
 def _close_earlier_stays(ctx: Ctx, person_ids: Sequence[int]) -> None:

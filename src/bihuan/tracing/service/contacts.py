@@ -380,3 +380,17 @@ def latest_run(ctx: Ctx, investigation_id: int) -> TracingRun | None:
     scoped_investigation(ctx, investigation_id)
     stmt = select(TracingRun).where(TracingRun.investigation_id == investigation_id)
     return ctx.session.scalar(stmt.order_by(TracingRun.id.desc()).limit(1))
+
+
+def plans_of(ctx: Ctx, person_ids: Sequence[int], category: ContactCategory) -> dict[int, dict[str, Any]]:
+    """The quarantine plan (隔离方案) of each person's latest exposure in `category`, as tracing stored it
+    (its ``last_exposure_date`` is the local date); people not traced in that category are left out."""
+    found: dict[int, tuple[datetime, dict[str, Any]]] = {}
+    for i in range(0, len(person_ids), _CHUNK):
+        stmt = select(TracedContact.person_id, TracedContact.last_exposure, TracedContact.plan).where(
+            TracedContact.person_id.in_(person_ids[i : i + _CHUNK]), TracedContact.category == category.value
+        )
+        for person_id, last, plan in ctx.session.execute(stmt):
+            if plan and (person_id not in found or last > found[person_id][0]):
+                found[person_id] = (last, dict(plan))
+    return {person_id: plan for person_id, (_, plan) in found.items()}
