@@ -108,5 +108,7 @@ def public_context(request: Request) -> Iterator[Ctx]:
     yield from _context(request, anonymous=True)
 
 
-UserCtx = Annotated[Ctx, Depends(user_context)]
-PublicCtx = Annotated[Ctx, Depends(public_context)]
+# scope="function": the transaction commits when the route returns, before the response is sent, so a
+# browser following a redirect after a form post always sees what the post changed.
+UserCtx = Annotated[Ctx, Depends(user_context, scope="function")]
+PublicCtx = Annotated[Ctx, Depends(public_context, scope="function")]
