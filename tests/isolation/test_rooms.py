@@ -141,3 +141,39 @@ def test_moving_someone_into_a_strangers_room_or_another_categorys_floor_is_refu
             sites.move_to_room(ctx, world.near_site, stays[second[0]].id, stays[first[0]].room_id or 0)
         with pytest.raises(FieldError, match="separated by floor"):
             sites.move_to_room(ctx, world.near_site, stays[first[0]].id, stays[secondary[0]].room_id or 0)
+
+
+def test_a_room_out_of_service_is_refused_and_the_same_move_twice_is_harmless(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    person = make_household(database, clock, world.district.building_a, 1)
+    deliver(database, clock, person, CLOSE)
+    stay = _stays(database)[person[0]]
+    with database.session() as session:
+        broken, spare = session.scalars(
+            select(SiteRoom).where(SiteRoom.floor_id == _room_floor(database, stay.room_id), SiteRoom.status == "free")
+        ).all()[:2]
+        broken.status = "out_of_service"
+        broken_id, spare_id = broken.id, spare.id
+    with context(database, clock) as ctx:
+        with pytest.raises(FieldError, match="out_of_service"):
+            sites.move_to_room(ctx, world.near_site, stay.id, broken_id)
+        sites.move_to_room(ctx, world.near_site, stay.id, spare_id)
+        sites.move_to_room(ctx, world.near_site, stay.id, spare_id)
+    assert _stays(database)[person[0]].room_id == spare_id
+
+
+def test_a_contact_confirmed_at_a_site_leaves_their_room_free_when_taken_to_hospital(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    person = make_household(database, clock, world.district.building_a, 1)
+    deliver(database, clock, person, CLOSE)
+    deliver(database, clock, person, TransferCategory.CONFIRMED)  # moved on from the hotel to the hospital
+
+    with context(database, clock) as ctx:
+        places = {s.id: {p.category: p.occupied for p in s.places} for s in sites.list_sites(ctx)}
+    assert places[world.near_site][CLOSE] == 0
+    assert places[world.hospital][TransferCategory.CONFIRMED] == 1
+    with database.session() as session:
+        stays = session.scalars(select(IsolationStay).where(IsolationStay.person_id == person[0])).all()
+        assert sorted(s.status for s in stays) == ["in_stay", "moved_on"]

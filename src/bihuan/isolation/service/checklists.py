@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
-from bihuan.core.db import core_table
+from bihuan.core.db import core_table, serialise
 from bihuan.core.errors import FieldError
 from bihuan.core.events import make_event, record_many
 from bihuan.core.permissions import Permission, require
@@ -144,6 +144,7 @@ def record_checks(
     site = get_site(ctx, site_id)
     manual = {template.code: template for template in _manual(ctx, site_id)}
     now = ctx.clock.now()
+    serialise(ctx.session, f"checklist:{site_id}")  # the same checks sent twice at once: the second is unchanged
     wanted = _validated(profile, manual, entries, now.astimezone(zone).date())
     days = sorted({key[2] for key in wanted})
     current = _current(ctx, site_id, days)

@@ -41,6 +41,7 @@ from bihuan.isolation.health_schemas import (
 )
 from bihuan.isolation.models import HealthAlert, IsolationStay, SiteFloor, SiteRoom, TemperatureReading
 from bihuan.isolation.service.sites import get_site
+from bihuan.people.service import in_scope
 from bihuan.protocol import ProtocolProfile, SiteRules, TransferCategory
 
 CLOCK_SKEW = timedelta(minutes=5)  # a device's clock a little ahead is not a reading from the future
@@ -336,27 +337,36 @@ def floor_sheet(ctx: Ctx, site_id: int, floor_id: int, day: date, zone: Zone) ->
     start, end = day_bounds(day, zone)
     on_floor = (SiteRoom.floor_id == floor_id, IsolationStay.open_person_id.is_not(None))
     people = ctx.session.execute(
-        select(IsolationStay.id, IsolationStay.person_id, IsolationStay.carer_for, SiteRoom.id, SiteRoom.number)
-        .join(SiteRoom, SiteRoom.id == IsolationStay.room_id)
-        .where(*on_floor)
-        .order_by(SiteRoom.number, IsolationStay.id)
+        in_scope(
+            ctx,
+            select(IsolationStay.id, IsolationStay.person_id, IsolationStay.carer_for, SiteRoom.id, SiteRoom.number)
+            .join(SiteRoom, SiteRoom.id == IsolationStay.room_id)
+            .where(*on_floor),
+            IsolationStay.jurisdiction_id,
+        ).order_by(SiteRoom.number, IsolationStay.id)
     ).all()
     readings: dict[int, list[ReadingPublic]] = {}
     for reading in ctx.session.scalars(
-        select(TemperatureReading)
-        .join(IsolationStay, IsolationStay.id == TemperatureReading.stay_id)
-        .join(SiteRoom, SiteRoom.id == IsolationStay.room_id)
-        .where(*on_floor, TemperatureReading.measured_at >= start, TemperatureReading.measured_at < end)
-        .order_by(TemperatureReading.measured_at, TemperatureReading.id)
+        in_scope(
+            ctx,
+            select(TemperatureReading)
+            .join(IsolationStay, IsolationStay.id == TemperatureReading.stay_id)
+            .join(SiteRoom, SiteRoom.id == IsolationStay.room_id)
+            .where(*on_floor, TemperatureReading.measured_at >= start, TemperatureReading.measured_at < end),
+            IsolationStay.jurisdiction_id,
+        ).order_by(TemperatureReading.measured_at, TemperatureReading.id)
     ):
         readings.setdefault(reading.stay_id, []).append(ReadingPublic.model_validate(reading))
     alerts: dict[int, list[AlertKind]] = {}
     for stay_id, kind in ctx.session.execute(
-        select(HealthAlert.stay_id, HealthAlert.kind)
-        .join(IsolationStay, IsolationStay.id == HealthAlert.stay_id)
-        .join(SiteRoom, SiteRoom.id == IsolationStay.room_id)
-        .where(*on_floor, HealthAlert.resolved_at.is_(None))
-        .order_by(HealthAlert.id)
+        in_scope(
+            ctx,
+            select(HealthAlert.stay_id, HealthAlert.kind)
+            .join(IsolationStay, IsolationStay.id == HealthAlert.stay_id)
+            .join(SiteRoom, SiteRoom.id == IsolationStay.room_id)
+            .where(*on_floor, HealthAlert.resolved_at.is_(None)),
+            IsolationStay.jurisdiction_id,
+        ).order_by(HealthAlert.id)
     ):
         alerts.setdefault(int(stay_id), []).append(AlertKind(kind))
     rooms: dict[int, SheetRoom] = {}

@@ -23,6 +23,7 @@ from bihuan.isolation.health_schemas import AlertKind, HealthAlertPublic, Missin
 from bihuan.isolation.models import HealthAlert, IsolationStay, SiteRoom, TemperatureReading
 from bihuan.isolation.service.health import OpenStay, Zone, alert_raised, alert_row, day_bounds, open_stays
 from bihuan.isolation.service.sites import get_site
+from bihuan.people.service import in_scope
 from bihuan.protocol import ProtocolProfile
 
 
@@ -103,6 +104,7 @@ def _alerts_where(ctx: Ctx, site_id: int, *filters: Any) -> list[HealthAlertPubl
         .where(HealthAlert.site_id == site_id, *filters)
         .order_by(HealthAlert.raised_at, HealthAlert.id)
     )
+    stmt = in_scope(ctx, stmt, IsolationStay.jurisdiction_id)  # people of the actor's jurisdiction only
     return [_alert_public(alert, room_id, number) for alert, room_id, number in ctx.session.execute(stmt)]
 
 
@@ -137,6 +139,9 @@ def resolve_alert(ctx: Ctx, alert_id: int, note: str, *, site_id: int | None = N
         raise NotFound(f"alert {alert_id} not found")
     stay = ctx.session.get(IsolationStay, alert.stay_id)
     assert stay is not None
+    visible = in_scope(ctx, select(IsolationStay.id).where(IsolationStay.id == stay.id), IsolationStay.jurisdiction_id)
+    if ctx.session.scalar(visible) is None:
+        raise NotFound(f"alert {alert_id} not found")
     if alert.resolved_at is None:
         alert.resolved_at, alert.resolved_by = ctx.clock.now(), ctx.actor.username[:64]
         record_many(

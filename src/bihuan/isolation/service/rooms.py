@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
@@ -198,23 +198,34 @@ def _plans(ctx: Ctx, category: str, person_ids: list[int]) -> dict[int, dict[str
 
 
 def _close_earlier_stays(ctx: Ctx, person_ids: Sequence[int]) -> None:
-    """Someone moved on from one site to another (a contact now a case) leaves their earlier stay."""
-    earlier = ctx.session.scalars(select(IsolationStay).where(IsolationStay.open_person_id.in_(person_ids)))
+    """Someone moved on from one site to another (a contact now a case) leaves their earlier stay; its room
+    is freed when nobody else is in it, and that site's places are counted again."""
+    earlier = list(ctx.session.scalars(select(IsolationStay).where(IsolationStay.open_person_id.in_(person_ids))))
+    if not earlier:
+        return
     now = ctx.clock.now()
     for stay in earlier:
         stay.open_person_id, stay.status, stay.ended_at = None, StayStatus.MOVED_ON.value, now
-        if stay.room_id is not None:
-            room = ctx.session.get(SiteRoom, stay.room_id)
-            if room is not None and not _others_in_room(ctx, stay):
-                room.status = RoomStatus.FREE.value
     ctx.session.flush()
-
-
-def _others_in_room(ctx: Ctx, stay: IsolationStay) -> bool:
-    stmt = select(IsolationStay.id).where(
-        IsolationStay.room_id == stay.room_id, IsolationStay.open_person_id.is_not(None), IsolationStay.id != stay.id
+    rooms = {s.room_id for s in earlier if s.room_id is not None}
+    still = set(
+        ctx.session.scalars(
+            select(IsolationStay.room_id).where(
+                IsolationStay.room_id.in_(sorted(rooms)), IsolationStay.open_person_id.is_not(None)
+            )
+        )
     )
-    return ctx.session.scalar(stmt.limit(1)) is not None
+    if rooms - still:
+        ctx.session.execute(
+            update(SiteRoom).where(SiteRoom.id.in_(sorted(rooms - still))).values(status=RoomStatus.FREE.value)
+        )
+    for site_id, category in {(s.site_id, s.category) for s in earlier}:
+        if _has_rooms(ctx, site_id, category):
+            sync_places(ctx, site_id, category)
+        else:
+            _count_in(
+                ctx, site_id, category, -sum(1 for s in earlier if (s.site_id, s.category) == (site_id, category))
+            )
 
 
 def _started(ctx: Ctx, stay: IsolationStay, refs: dict[str, int]) -> EventRecord:
@@ -239,7 +250,7 @@ def _count_in(ctx: Ctx, site_id: int, category: str, count: int) -> None:
     row = ctx.session.scalar(select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == category))
     if row is None:
         raise FieldError("category", f"site {site_id} has no places for {category}")
-    row.occupied += count
+    row.occupied = max(row.occupied + count, 0)
 
 
 def move_to_room(ctx: Ctx, site_id: int, stay_id: int, room_id: int) -> IsolationStay:
@@ -251,6 +262,10 @@ def move_to_room(ctx: Ctx, site_id: int, stay_id: int, room_id: int) -> Isolatio
         raise NotFound(f"stay {stay_id} not found")
     if room is None or room.site_id != stay.site_id:
         raise NotFound(f"room {room_id} not found at this site")
+    if stay.room_id == room.id:
+        return stay  # the same move sent again
+    if room.status not in (RoomStatus.FREE, RoomStatus.OCCUPIED):
+        raise FieldError("room_id", f"room {room.number} is {room.status}")
     floor = ctx.session.get(SiteFloor, room.floor_id)
     assert floor is not None
     if floor.category != stay.category:
@@ -270,7 +285,9 @@ def move_to_room(ctx: Ctx, site_id: int, stay_id: int, room_id: int) -> Isolatio
 def _refuse_unrelated(ctx: Ctx, stay: IsolationStay, room: SiteRoom) -> None:
     occupants = list(
         ctx.session.scalars(
-            select(IsolationStay).where(IsolationStay.room_id == room.id, IsolationStay.open_person_id.is_not(None))
+            select(IsolationStay).where(
+                IsolationStay.room_id == room.id, IsolationStay.open_person_id.is_not(None), IsolationStay.id != stay.id
+            )
         )
     )
     for other in occupants:
