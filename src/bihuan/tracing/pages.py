@@ -31,6 +31,7 @@ from bihuan.tracing.deps import RuntimeDep
 from bihuan.tracing.schemas import ContactPublic, InvestigationPublic, InvestigationUpdate, TimelinePublic, VisitCreate
 from bihuan.tracing.service import chains, contacts, investigations, views
 from bihuan.tracing.service.runtime import TracingRuntime
+from bihuan.web.labels import category_labels
 from bihuan.web.templating import render, request_translations
 
 router = APIRouter(include_in_schema=False)
@@ -40,18 +41,6 @@ VENUE_CHOICES = 200
 FACT_FIELDS = ("onset_date", "symptoms", "travel_history", "lineage", "isolated_at", "notes")
 VISIT_FIELDS = ("venue_id", "place_text", "starts_at", "ends_at", "source", "note")
 _SYMPTOM_SEPARATORS = re.compile(r"[,，、;；]")
-
-
-def category_labels(t: Translations) -> dict[str, str]:
-    """Contact categories as the users name them (密接, 次密接...)."""
-    return {
-        ContactCategory.CLOSE_CONTACT: t.gettext("Close contact"),
-        ContactCategory.SECONDARY_CONTACT: t.gettext("Secondary contact"),
-        ContactCategory.GENERAL_CONTACT: t.gettext("General contact"),
-        ContactCategory.COMPANION: t.gettext("Spatiotemporal companion"),
-        ContactCategory.INBOUND: t.gettext("Inbound traveller"),
-        ContactCategory.SEALED_RESIDENT: t.gettext("Sealed-area resident"),
-    }
 
 
 def bad_row_labels(t: Translations) -> dict[str, str]:

@@ -29,19 +29,6 @@ from bihuan.transfer.service import batches
 OPEN_STATUS_VALUES = [s.value for s in OPEN_STATUSES]
 
 
-def category_labels(t: Translations) -> dict[str, str]:
-    """Transfer categories as the users name them (确诊, 密接, 次密接...)."""
-    return {
-        TransferCategory.CONFIRMED: t.gettext("Case (confirmed or asymptomatic)"),
-        TransferCategory.CLOSE_CONTACT: t.gettext("Close contact"),
-        TransferCategory.SECONDARY_CONTACT: t.gettext("Secondary contact"),
-        TransferCategory.INBOUND: t.gettext("Inbound traveller"),
-        TransferCategory.COMPANION: t.gettext("Spatiotemporal companion"),
-        TransferCategory.GENERAL_CONTACT: t.gettext("General contact"),
-        TransferCategory.SEALED_RESIDENT: t.gettext("Sealed-area resident"),
-    }
-
-
 def unplaced_labels(t: Translations) -> dict[str, str]:
     """Why a plan left someone in the queue, in words a dispatcher acts on."""
     return {

@@ -27,6 +27,7 @@ from bihuan.transfer import _page_helpers as helpers
 from bihuan.transfer.choices import BatchStatus
 from bihuan.transfer.schemas import BatchDetail, NotPickedUp, PlanPublic, SiteFullIn, VehicleFailure, VehiclePublic
 from bihuan.transfer.service import batches, dispatch, failures, planning, vehicles
+from bihuan.web.labels import transfer_category_labels
 from bihuan.web.templating import render, request_translations
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +65,7 @@ def _board(
 ) -> Response:
     """The transfer board (转运看板); a refused form comes back here with the reason."""
     t = request_translations(request)
-    labels = helpers.category_labels(t)
+    labels = transfer_category_labels(t)
     summary = queue.summary(ctx)
     waiting, waiting_count = queue.list_requests(
         ctx, Page(page=page, page_size=QUEUE_SIZE), status=RequestStatus.QUEUED
@@ -256,7 +257,7 @@ def _batch_page(
     """One batch as its team works it: stops in order, people at each, a button per hand-over."""
     t = request_translations(request)
     detail = batches.get_batch(ctx, batch_id)
-    labels = helpers.category_labels(t)
+    labels = transfer_category_labels(t)
     context = {
         "batch": detail,
         "stops": helpers.route_stops(detail),
