@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +77,12 @@ def core_table(model: type[Base]) -> Table:
 def count_rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> int:
     """How many rows a query would return (for a list's total), without its ordering."""
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def id_chunks(ids: Iterable[int], size: int = 1000) -> list[list[int]]:
+    """Sorted, distinct ids in slices small enough for one ``IN (...)`` on SQLite and PostgreSQL alike."""
+    keys = sorted(set(ids))
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
 def serialise(session: Session, name: str) -> None:

@@ -23,7 +23,7 @@ from bihuan.isolation.choices import RoomStatus, StayStatus
 from bihuan.isolation.engine import Arrival, FreeRoom, Placement, RoomRules, assign_rooms
 from bihuan.isolation.models import IsolationSite, IsolationStay, SiteFloor, SitePlaces, SiteRoom
 from bihuan.isolation.schemas import FloorCreate, FloorPublic
-from bihuan.isolation.service.sites import check_category, get_site
+from bihuan.isolation.service.sites import admit, check_category, get_site
 from bihuan.protocol import ContactCategory, DestinationKind, ProtocolProfile, TransferCategory
 from bihuan.tracing.service import contacts
 
@@ -150,7 +150,7 @@ def admit_people(
         _occupy([p.room_id for p in placements if p.room_id is not None], ctx)
         sync_places(ctx, site_id, category)
     else:
-        _count_in(ctx, site_id, category, len(people))
+        admit(ctx, site_id, category, len(people))
     return placements
 
 
@@ -223,9 +223,7 @@ def _close_earlier_stays(ctx: Ctx, person_ids: Sequence[int]) -> None:
         if _has_rooms(ctx, site_id, category):
             sync_places(ctx, site_id, category)
         else:
-            _count_in(
-                ctx, site_id, category, -sum(1 for s in earlier if (s.site_id, s.category) == (site_id, category))
-            )
+            admit(ctx, site_id, category, -sum(1 for s in earlier if (s.site_id, s.category) == (site_id, category)))
 
 
 def _started(ctx: Ctx, stay: IsolationStay, refs: dict[str, int]) -> EventRecord:
@@ -244,13 +242,6 @@ def _started(ctx: Ctx, stay: IsolationStay, refs: dict[str, int]) -> EventRecord
 def _occupy(room_ids: Sequence[int], ctx: Ctx) -> None:
     for room in ctx.session.scalars(select(SiteRoom).where(SiteRoom.id.in_(sorted(set(room_ids))))):
         room.status = RoomStatus.OCCUPIED.value
-
-
-def _count_in(ctx: Ctx, site_id: int, category: str, count: int) -> None:
-    row = ctx.session.scalar(select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == category))
-    if row is None:
-        raise FieldError("category", f"site {site_id} has no places for {category}")
-    row.occupied = max(row.occupied + count, 0)
 
 
 def move_to_room(ctx: Ctx, site_id: int, stay_id: int, room_id: int) -> IsolationStay:

@@ -197,11 +197,12 @@ def reopen(ctx: Ctx, site_id: int) -> IsolationSite:
 
 
 def admit(ctx: Ctx, site_id: int, category: str, count: int) -> None:
-    """People arrived: `count` places of `category` are taken (the transfer's arrival calls this)."""
+    """At a site counted without rooms: `count` people arrived (a negative count: left), taking or
+    giving back places of `category`; occupancy never goes below zero."""
     row = ctx.session.scalar(select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == category))
     if row is None:
         raise FieldError("category", f"site {site_id} has no places for {category}")
-    row.occupied += count
+    row.occupied = max(row.occupied + count, 0)
 
 
 def list_sites(ctx: Ctx, *, until: date | None = None) -> list[SitePublic]:

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Select, select
 
 from bihuan.core.context import Ctx
+from bihuan.core.db import id_chunks
 from bihuan.core.permissions import Permission, require
 from bihuan.people.models import Person, Venue
 from bihuan.people.service import in_scope
@@ -23,8 +24,7 @@ _CHUNK = 500
 
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
-    keys = sorted(set(ids))
-    return [keys[i : i + _CHUNK] for i in range(0, len(keys), _CHUNK)]
+    return id_chunks(ids, _CHUNK)
 
 
 def _rows(stmt: Any) -> Select[Any]:

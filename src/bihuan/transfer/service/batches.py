@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from bihuan.core.context import Ctx
-from bihuan.core.db import count_rows
+from bihuan.core.db import count_rows, id_chunks
 from bihuan.core.errors import NotFound
 from bihuan.core.permissions import Permission, require
 from bihuan.core.resident_id import mask_phone, mask_resident_id
@@ -26,8 +26,6 @@ from bihuan.people.service import in_scope
 from bihuan.transfer.choices import BatchStatus
 from bihuan.transfer.models import Batch, BatchMember, TransferPlanRun, Vehicle
 from bihuan.transfer.schemas import BatchDetail, BatchPublic, MemberPublic, PlanPublic, RouteStop, StopPublic
-
-_CHUNK = 1000
 
 
 @dataclass(slots=True)
@@ -219,10 +217,8 @@ def _visible_people(ctx: Ctx, person_ids: Sequence[int]) -> set[int] | None:
     """Which of these people lie in the actor's jurisdiction (None: all of them), 1,000 ids per query."""
     if not ctx.actor.jurisdiction_path:
         return None
-    ordered = sorted(set(person_ids))
     visible: set[int] = set()
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start : start + _CHUNK]
+    for chunk in id_chunks(person_ids):
         stmt = in_scope(ctx, select(Person.id).where(Person.id.in_(chunk)), Person.jurisdiction_id)
         visible.update(ctx.session.scalars(stmt))
     return visible

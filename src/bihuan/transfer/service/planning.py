@@ -7,7 +7,6 @@ the reason the plan could not take them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -273,11 +272,3 @@ def _planned_event(ctx: Ctx, run: TransferPlanRun, batch: Batch, request: Transf
             "planned_start": batch.planned_start.isoformat(),
         },
     )
-
-
-def unplaced_by_reason(run: TransferPlanRun) -> dict[str, int]:
-    """How many people a plan could not place, by reason (for the board)."""
-    counts: dict[str, int] = defaultdict(int)
-    for row in run.unplaced:
-        counts[row["reason"]] += 1
-    return dict(counts)
