@@ -5,6 +5,7 @@ confirmed anywhere opens its investigation and enters the transfer queue the sam
 """
 
 from bihuan.grouping import reactions as grouping_reactions
+from bihuan.isolation import reactions as isolation_reactions
 from bihuan.tracing.service import reactions as tracing_reactions
 
-__all__ = ["grouping_reactions", "tracing_reactions"]
+__all__ = ["grouping_reactions", "isolation_reactions", "tracing_reactions"]

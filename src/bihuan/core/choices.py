@@ -63,7 +63,11 @@ class EventKind(StrEnum):
     HEALTH_CHECK_RECORDED = "health_check_recorded"
     HEALTH_ALERT_RAISED = "health_alert_raised"  # fever, symptoms or a check not taken at a site
     HEALTH_ALERT_RESOLVED = "health_alert_resolved"
+    SITE_TEST_SAMPLED = "site_test_sampled"  # a plan's test taken at a site, as single tubes
+    CROSS_INFECTION_OPENED = "cross_infection_opened"  # a positive inside a site: neighbours flagged
+    QUARANTINE_CLOCK_RESET = "quarantine_clock_reset"  # a neighbour's plan restarts from a new last exposure
     RELEASED = "released"
+    HOME_TASK_RECORDED = "home_task_recorded"  # a community worker's home-monitoring check or test
     HOME_MONITORING_ENDED = "home_monitoring_ended"
     CHECKLIST_RECORDED = "checklist_recorded"  # a check of a site checklist (or its correction)
     CHECKLIST_OVERDUE = "checklist_overdue"  # an item left undone after its shift ended

@@ -29,6 +29,8 @@ class Permission(StrEnum):
     PLAN_TRANSFER = "plan_transfer"  # queue people by hand, plan batches, manage vehicles
     DISPATCH = "dispatch"  # dispatch batches, record pick-ups and arrivals, report a vehicle failure
     MANAGE_SITES = "manage_sites"  # register sites, set their places, report a site full
+    RELEASE = "release"  # release people from a site when their plan and release tests allow
+    HOME_MONITORING = "home_monitoring"  # home health-monitoring tasks of released people (居家健康监测)
 
 
 _EVERYONE = {Permission.READ_PEOPLE}
@@ -53,6 +55,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PLAN_TRANSFER,
             Permission.DISPATCH,
             Permission.MANAGE_SITES,
+            Permission.RELEASE,
+            Permission.HOME_MONITORING,
         }
     ),
     Role.INVESTIGATOR: frozenset(
@@ -72,7 +76,14 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     ),
     Role.SITE_MANAGER: frozenset(
         _EVERYONE
-        | {Permission.REVEAL_IDENTITY, Permission.READ_TRACING, Permission.READ_TRANSFER, Permission.MANAGE_SITES}
+        | {
+            Permission.REVEAL_IDENTITY,
+            Permission.READ_TRACING,
+            Permission.READ_TRANSFER,
+            Permission.MANAGE_SITES,
+            Permission.SAMPLE,
+            Permission.RELEASE,
+        }
     ),
     Role.COMMUNITY_WORKER: frozenset(
         _EVERYONE
@@ -83,6 +94,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SAMPLE,
             Permission.FOLLOW_UP,
             Permission.READ_TRACING,
+            Permission.HOME_MONITORING,
         }
     ),
     Role.ANALYST: frozenset(_EVERYONE | {Permission.READ_AUDIT, Permission.READ_TRACING, Permission.READ_TRANSFER}),

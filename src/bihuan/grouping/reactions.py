@@ -13,8 +13,8 @@ from bihuan.core.db import Database
 from bihuan.core.events import EventRecord, subscribe_batch
 from bihuan.grouping.choices import QueueSource
 from bihuan.grouping.service import QueueItem, enqueue
-from bihuan.protocol import ProtocolProfile, TransferCategory, load_profile
-from bihuan.tracing.service.runtime import runtime_for
+from bihuan.protocol import TransferCategory
+from bihuan.tracing.service.runtime import profile_of
 
 
 def _item(event: EventRecord) -> QueueItem | None:
@@ -30,11 +30,6 @@ def _item(event: EventRecord) -> QueueItem | None:
     )
 
 
-def _profile(database: Database) -> ProtocolProfile:
-    runtime = runtime_for(database)
-    return load_profile() if runtime is None else runtime.profile
-
-
 @subscribe_batch(EventKind.CASE_CONFIRMED, EventKind.CONTACT_IDENTIFIED)
 def queue_on_case_or_contact(events: list[EventRecord], database: Database) -> None:
     """Queue every confirmed case and every traced contact whose category the profile moves."""
@@ -43,4 +38,4 @@ def queue_on_case_or_contact(events: list[EventRecord], database: Database) -> N
         return
     clock = SimulatedClock(max(e.occurred_at for e in events))  # queued at the moment of the events
     with database.session() as session:
-        enqueue(Ctx(session=session, clock=clock, actor=SYSTEM), items, _profile(database))
+        enqueue(Ctx(session=session, clock=clock, actor=SYSTEM), items, profile_of(database))

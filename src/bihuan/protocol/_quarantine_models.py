@@ -8,7 +8,7 @@ from typing import Annotated, Self
 from pydantic import Field, NonNegativeInt, PositiveInt, StringConstraints, model_validator
 
 from bihuan.protocol._base import ProfileModel, ProfileValueError, check_days_in_phase, check_unique
-from bihuan.protocol.choices import CarerReason, ContactCategory, QuarantinePhase
+from bihuan.protocol.choices import CarerReason, ContactCategory, NeighbourRule, QuarantinePhase
 
 TestDay = PositiveInt
 VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
@@ -101,6 +101,16 @@ class SiteShift(ProfileModel):
         return start, start + timedelta(hours=len(self.hours))
 
 
+class CrossInfectionRules(ProfileModel):
+    """What a positive inside a site sets off: neighbours flagged, extra tests, clocks reset."""
+
+    flag: tuple[NeighbourRule, ...] = (NeighbourRule.SAME_ROOM, NeighbourRule.ADJACENT_ROOM, NeighbourRule.SAME_FLOOR)
+    adjacent_rooms: NonNegativeInt = 1  # doors either side on the corridor
+    floors_above_below: NonNegativeInt = 1  # the room in the same position this many floors up and down
+    extra_test_days: tuple[NonNegativeInt, ...] = (0, 2)  # days after the investigation opens (0: that day)
+    reset_clock_for: tuple[NeighbourRule, ...] = (NeighbourRule.SAME_ROOM, NeighbourRule.ADJACENT_ROOM)
+
+
 class SiteRules(ProfileModel):
     """Central quarantine sites (集中隔离点): rooms, carers, checks and capacity."""
 
@@ -110,6 +120,7 @@ class SiteRules(ProfileModel):
     carers_per_room: NonNegativeInt = 1
     households_share_rooms: bool = False
     central_air_conditioning_allowed: bool = False
+    three_zones_two_channels_required: bool = True  # 三区两通道: clean, buffer and contaminated zones
     temperature_checks_per_day: PositiveInt
     fever_from_celsius: float = Field(gt=35, lt=40)  # 发热: at or above this temperature
     body_temperature_celsius: tuple[float, float]  # a reading outside this range is a typing or unit error
@@ -122,6 +133,10 @@ class SiteRules(ProfileModel):
         SiteShift(name="night", starts=20, ends=8),
     )
     checklist_overdue_after_minutes: NonNegativeInt = 60
+    # Release (解除隔离): from the central phase's last day once its release tests are negative, or
+    # only from the day after it.
+    release_on_last_day: bool = True
+    cross_infection: CrossInfectionRules = CrossInfectionRules()
 
     def shift(self, name: str) -> SiteShift | None:
         """The shift called `name` (None: the profile has no such shift)."""

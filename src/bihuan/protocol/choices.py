@@ -219,3 +219,11 @@ class DestinationKind(StrEnum):
 
     DESIGNATED_HOSPITAL = "designated_hospital"  # 定点医院
     CENTRAL_QUARANTINE = "central_quarantine"  # 集中隔离点
+
+
+class NeighbourRule(StrEnum):
+    """Who counts as a neighbour of a case found inside a site (交叉感染调查)."""
+
+    SAME_ROOM = "same_room"  # shares the case's room (a carer, a household)
+    ADJACENT_ROOM = "adjacent_room"  # within `adjacent_rooms` doors on the corridor, or the room above or below
+    SAME_FLOOR = "same_floor"  # anyone else on the case's floor

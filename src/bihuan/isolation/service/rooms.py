@@ -24,6 +24,7 @@ from bihuan.isolation.engine import Arrival, FreeRoom, Placement, RoomRules, ass
 from bihuan.isolation.models import IsolationSite, IsolationStay, SiteFloor, SitePlaces, SiteRoom
 from bihuan.isolation.schemas import FloorCreate, FloorPublic
 from bihuan.isolation.service.sites import admit, check_category, get_site
+from bihuan.isolation.service.testing import cancel_due_tests, schedule_plan_tests
 from bihuan.protocol import ContactCategory, DestinationKind, ProtocolProfile, TransferCategory
 from bihuan.tracing.service import contacts
 
@@ -145,7 +146,8 @@ def admit_people(
         placements = assign_rooms(arrivals, _free_rooms(ctx, site_id, category), room_rules(profile))
     else:
         placements = [Placement(a.person_id, None) for a in arrivals]
-    _open_stays(ctx, site, category, people, placements, refs or {})
+    stays = _open_stays(ctx, site, category, people, placements, refs or {})
+    schedule_plan_tests(ctx, profile, stays)
     if with_rooms:
         _occupy([p.room_id for p in placements if p.room_id is not None], ctx)
         sync_places(ctx, site_id, category)
@@ -161,7 +163,7 @@ def _open_stays(
     people: Sequence[Admission],
     placements: Sequence[Placement],
     refs: dict[str, int],
-) -> None:
+) -> list[IsolationStay]:
     by_person = {p.person_id: p for p in people}
     _close_earlier_stays(ctx, list(by_person))
     plans = _plans(ctx, category, list(by_person))
@@ -188,6 +190,7 @@ def _open_stays(
         stays.append(stay)
     ctx.session.flush()
     record_many(ctx, [_started(ctx, stay, refs) for stay in stays])
+    return stays
 
 
 def _plans(ctx: Ctx, category: str, person_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -207,6 +210,7 @@ def _close_earlier_stays(ctx: Ctx, person_ids: Sequence[int]) -> None:
     for stay in earlier:
         stay.open_person_id, stay.status, stay.ended_at = None, StayStatus.MOVED_ON.value, now
     ctx.session.flush()
+    cancel_due_tests(ctx, [s.id for s in earlier])
     rooms = {s.room_id for s in earlier if s.room_id is not None}
     still = set(
         ctx.session.scalars(

@@ -12,7 +12,7 @@ from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from bihuan.core.db import Database
-from bihuan.protocol import ProtocolProfile
+from bihuan.protocol import ProtocolProfile, load_profile
 from bihuan.tracing.sources import ScanStore
 
 
@@ -49,3 +49,9 @@ def configure(database: Database, runtime: TracingRuntime) -> None:
 
 def runtime_for(database: Database) -> TracingRuntime | None:
     return _runtimes.get(database)
+
+
+def profile_of(database: Database) -> ProtocolProfile:
+    """The profile the database's runtime runs on (the default profile when none is configured)."""
+    runtime = runtime_for(database)
+    return load_profile() if runtime is None else runtime.profile
