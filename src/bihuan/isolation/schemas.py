@@ -82,6 +82,9 @@ class RoomIn(BaseModel):
     number: str = Field(min_length=1, max_length=16)
     private_bathroom: bool = True
     accessible: bool = False
+    # Door order along the corridor (rooms next to each other differ by one; the same position on
+    # the floors above and below is the room over or under it). Default: the room's place in the list.
+    position: int | None = Field(None, ge=0, le=10_000)
 
 
 class FloorCreate(BaseModel):

@@ -66,13 +66,14 @@ def add_floor(ctx: Ctx, profile: ProtocolProfile, site_id: int, data: FloorCreat
     elif floor.category != data.category:
         raise Conflict(f"category: floor {data.building}-{data.number} holds {floor.category} people already")
     have = set(ctx.session.scalars(select(SiteRoom.number).where(SiteRoom.floor_id == floor.id)))
-    for room in data.rooms:
+    for index, room in enumerate(data.rooms, start=1):
         if room.number not in have:
             ctx.session.add(
                 SiteRoom(
                     site_id=site.id,
                     floor_id=floor.id,
                     number=room.number,
+                    position=index if room.position is None else room.position,
                     private_bathroom=room.private_bathroom,
                     accessible=room.accessible,
                     status=RoomStatus.FREE.value,
