@@ -19,6 +19,10 @@ from bihuan.core.errors import BihuanError, FieldError
 from bihuan.grouping.api import router as grouping_router
 from bihuan.isolation.api import router as isolation_router
 from bihuan.isolation.checklist_api import router as checklist_router
+from bihuan.isolation.cross_infection_api import router as cross_infection_router
+from bihuan.isolation.pages import router as isolation_pages
+from bihuan.isolation.release_api import router as release_router
+from bihuan.isolation.testing_api import router as testing_router
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
 from bihuan.protocol import ProtocolProfile, load_profile
@@ -42,9 +46,20 @@ API_ROUTERS = (
     grouping_router,
     isolation_router,
     checklist_router,
+    cross_infection_router,
+    testing_router,
+    release_router,
     transfer_router,
 )
-PAGE_ROUTERS = (auth_pages, people_pages, audit_pages, screening_pages, tracing_pages, transfer_pages)
+PAGE_ROUTERS = (
+    auth_pages,
+    people_pages,
+    audit_pages,
+    screening_pages,
+    tracing_pages,
+    transfer_pages,
+    isolation_pages,
+)
 
 
 def create_app(

@@ -1,4 +1,5 @@
-"""Floors and rooms: categories by floor, one person per room but for a carer, arrivals put in rooms."""
+"""Floors and rooms: categories by floor, one person per room but for a carer, arrivals put in rooms,
+rooms reserved (预留) and given back."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bihuan.core.errors import Conflict, FieldError
 from bihuan.core.events import Event
 from bihuan.isolation import service as sites
 from bihuan.isolation.models import IsolationStay, SiteRoom
-from bihuan.isolation.schemas import FloorCreate
+from bihuan.isolation.schemas import FloorCreate, ReservationRelease, RoomIn, RoomReserve
 from bihuan.protocol import TransferCategory
 
 CLOSE, SECONDARY = TransferCategory.CLOSE_CONTACT, TransferCategory.SECONDARY_CONTACT
@@ -177,3 +178,75 @@ def test_a_contact_confirmed_at_a_site_leaves_their_room_free_when_taken_to_hosp
     with database.session() as session:
         stays = session.scalars(select(IsolationStay).where(IsolationStay.person_id == person[0])).all()
         assert sorted(s.status for s in stays) == ["in_stay", "moved_on"]
+
+
+def _close_places(database: Database, clock: SimulatedClock, site_id: int) -> tuple[int, int]:
+    with context(database, clock) as ctx:
+        [site] = [s for s in sites.list_sites(ctx) if s.id == site_id]
+    [close] = [p for p in site.places if p.category == CLOSE]
+    return close.places, close.free
+
+
+def test_rooms_reserved_on_a_floor_are_counted_apart_and_are_nobodys_place_until_released(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    with context(database, clock) as ctx:
+        [floor, _] = sites.list_floors(ctx, world.near_site)
+        hold = RoomReserve(floor_id=floor.id, count=2, reserved_for="绍兴市转来批次")
+        sites.reserve_rooms(ctx, world.near_site, hold)
+        sites.reserve_rooms(ctx, world.near_site, hold)  # sent again: still two
+    with context(database, clock) as ctx:
+        [reserved, _] = sites.list_floors(ctx, world.near_site)
+    held_places = _close_places(database, clock, world.near_site)
+    arriving = [p for _ in range(4) for p in make_household(database, clock, world.district.building_a, 1)]
+    deliver(database, clock, arriving, CLOSE)
+    with database.session() as session:
+        held_rooms = set(session.scalars(select(SiteRoom.id).where(SiteRoom.reserved_for == "绍兴市转来批次")))
+    assert not held_rooms & {s.room_id for s in _stays(database).values()}
+    with context(database, clock) as ctx:
+        sites.release_reservation(ctx, world.near_site, ReservationRelease(reserved_for="绍兴市转来批次"))
+    with context(database, clock) as ctx:
+        [released, _] = sites.list_floors(ctx, world.near_site)
+
+    assert (reserved.free, reserved.reserved) == (4, 2)
+    assert held_places == (4, 4)  # a reserved room is not a place a plan may fill
+    assert (released.free, released.occupied, released.reserved) == (2, 4, 0)
+    assert _close_places(database, clock, world.near_site) == (6, 2)
+
+
+def test_an_occupied_room_cannot_be_reserved_and_the_refusal_names_it(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    person = make_household(database, clock, world.district.building_a, 1)
+    deliver(database, clock, person, CLOSE)
+    stay = _stays(database)[person[0]]
+    with database.session() as session:
+        room = session.get(SiteRoom, stay.room_id)
+        assert room is not None
+        number, floor_id = room.number, room.floor_id
+        free = select(SiteRoom.id).where(SiteRoom.floor_id == floor_id, SiteRoom.status == "free")
+        spare_id = session.scalars(free).first()
+        assert spare_id is not None
+    with context(database, clock) as ctx:
+        with pytest.raises(Conflict) as occupied:
+            sites.reserve_rooms(
+                ctx, world.near_site, RoomReserve(room_ids=[spare_id, stay.room_id or 0], reserved_for="医护人员")
+            )
+        with pytest.raises(Conflict, match="5 free rooms, not 6"):
+            sites.reserve_rooms(ctx, world.near_site, RoomReserve(floor_id=floor_id, count=6, reserved_for="医护人员"))
+    assert str(occupied.value) == f"room_ids[1]: room {number} is occupied"
+    with context(database, clock) as ctx:
+        assert [f.reserved for f in sites.list_floors(ctx, world.near_site)] == [0, 0]  # nothing half-reserved
+
+
+def test_rooms_added_to_a_floor_later_continue_its_corridor(
+    database: Database, clock: SimulatedClock, world: TransferWorld
+) -> None:
+    first = FloorCreate(building="A", number=5, category=CLOSE, rooms=[RoomIn(number="501"), RoomIn(number="502")])
+    later = FloorCreate(building="A", number=5, category=CLOSE, rooms=[RoomIn(number="502"), RoomIn(number="503")])
+    with context(database, clock) as ctx:
+        sites.add_floor(ctx, PROFILE, world.near_site, first)
+        sites.add_floor(ctx, PROFILE, world.near_site, later)
+        rooms = select(SiteRoom.number, SiteRoom.position).where(SiteRoom.number.like("5%"))
+        positions = dict(ctx.session.execute(rooms).all())
+    assert positions == {"501": 1, "502": 2, "503": 3}

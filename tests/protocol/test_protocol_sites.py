@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bihuan.protocol import ProfileError, available_profiles, load_profile
+from bihuan.protocol import ContactCategory, ProfileError, available_profiles, load_profile
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "bihuan" / "protocol" / "profiles" / "cn-8th-2021.toml"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -84,3 +84,22 @@ def test_bad_shifts_are_refused_naming_the_field(
         load_profile(_with_shifts(tmp_path, shifts))
     ((where, why),) = refused.value.problems
     assert where == field and reason in why
+
+
+@pytest.mark.parametrize("name", available_profiles())
+def test_shipped_profiles_restart_a_neighbours_clock_on_the_close_contact_plan(name: str) -> None:
+    assert load_profile(name).sites.cross_infection.reset_plan_as == ContactCategory.CLOSE_CONTACT
+
+
+def test_a_reset_plan_of_a_category_without_a_quarantine_rule_is_refused_naming_the_field(tmp_path: Path) -> None:
+    text = SHIPPED.read_text(encoding="utf-8")
+    shipped = 'reset_plan_as = "close_contact"'
+    assert text.count(shipped) == 1 and "[quarantine.general_contact]" not in text
+    path = tmp_path / "profile.toml"
+    path.write_text(text.replace(shipped, 'reset_plan_as = "general_contact"'), encoding="utf-8")
+
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+
+    ((where, why),) = refused.value.problems
+    assert where == "sites.cross_infection.reset_plan_as" and "general_contact has no plan" in why

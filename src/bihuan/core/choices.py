@@ -64,7 +64,9 @@ class EventKind(StrEnum):
     HEALTH_ALERT_RAISED = "health_alert_raised"  # fever, symptoms or a check not taken at a site
     HEALTH_ALERT_RESOLVED = "health_alert_resolved"
     SITE_TEST_SAMPLED = "site_test_sampled"  # a plan's test taken at a site, as single tubes
+    SITE_TEST_RESULTED = "site_test_resulted"  # every tube of a site test back: the test's result
     CROSS_INFECTION_OPENED = "cross_infection_opened"  # a positive inside a site: neighbours flagged
+    CROSS_INFECTION_CLOSED = "cross_infection_closed"
     QUARANTINE_CLOCK_RESET = "quarantine_clock_reset"  # a neighbour's plan restarts from a new last exposure
     RELEASED = "released"
     HOME_TASK_RECORDED = "home_task_recorded"  # a community worker's home-monitoring check or test

@@ -1,11 +1,12 @@
-"""HTTP API of isolation sites: register sites and their places, expected releases, report a site full."""
+"""HTTP API of isolation sites: register sites, their standards, staff, places, rooms and reservations,
+expected releases, capacity."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from bihuan.core.deps import ProfileDep, UserCtx, ZoneDep
 from bihuan.isolation import service
@@ -19,14 +20,21 @@ from bihuan.isolation.health_schemas import (
     TemperaturesRecorded,
 )
 from bihuan.isolation.schemas import (
+    CapacityPublic,
     ExpectedReleaseIn,
     FloorCreate,
     FloorPublic,
     PlacesIn,
+    ReservationRelease,
     RoomMove,
+    RoomReserve,
     SiteCreate,
     SitePublic,
     SitesPublic,
+    SiteStandardsUpdate,
+    StaffCreate,
+    StaffListPublic,
+    StaffPublic,
     StaysPublic,
 )
 from bihuan.people.schemas import Page
@@ -53,6 +61,18 @@ def create_site(ctx: UserCtx, profile: ProfileDep, data: SiteCreate) -> SitePubl
     return _one(ctx, site.id)
 
 
+@router.get("/capacity")
+def capacity(
+    ctx: UserCtx,
+    profile: ProfileDep,
+    zone: ZoneDep,
+    days: Annotated[int, Query(ge=1, le=60, description="days ahead, from today")] = 7,
+) -> CapacityPublic:
+    """Rooms free, occupied, reserved and out of service by site, city and category, with the rooms
+    expected free on each day ahead (from the stays' plans, or a count-only site's expected releases)."""
+    return service.capacity(ctx, profile, today=ctx.clock.now().astimezone(zone).date(), days=days)
+
+
 @router.get("/{site_id}")
 def get_site(ctx: UserCtx, site_id: int) -> SitePublic:
     service.get_site(ctx, site_id)
@@ -76,10 +96,38 @@ def expect_release(ctx: UserCtx, site_id: int, data: ExpectedReleaseIn) -> SiteP
     return _one(ctx, site_id)
 
 
-@router.post("/{site_id}/reopen")
-def reopen_site(ctx: UserCtx, site_id: int) -> SitePublic:
-    service.reopen(ctx, site_id)
+@router.put("/{site_id}/standards")
+def update_standards(ctx: UserCtx, profile: ProfileDep, site_id: int, data: SiteStandardsUpdate) -> SitePublic:
+    """The standards found at the site (三区两通道, 集中空调); fields left out keep their values.
+
+    A central quarantine site that now breaks the profile's standards is closed, the rule as reason.
+    """
+    service.update_standards(ctx, profile, site_id, data)
     return _one(ctx, site_id)
+
+
+@router.post("/{site_id}/reopen")
+def reopen_site(ctx: UserCtx, profile: ProfileDep, site_id: int) -> SitePublic:
+    """The site takes people again; refused while it breaks the profile's standards."""
+    service.reopen(ctx, site_id, profile=profile)
+    return _one(ctx, site_id)
+
+
+@router.get("/{site_id}/staff")
+def list_staff(ctx: UserCtx, site_id: int, active_only: bool = True) -> StaffListPublic:
+    """The site's staff, phones masked, with the active members counted by role."""
+    return service.list_staff(ctx, site_id, active_only=active_only)
+
+
+@router.post("/{site_id}/staff", status_code=201)
+def add_staff(ctx: UserCtx, site_id: int, data: StaffCreate) -> StaffPublic:
+    """Add a member of staff; the same member sent again is not added twice."""
+    return service.staff_public(service.add_staff(ctx, site_id, data))
+
+
+@router.post("/{site_id}/staff/{staff_id}/deactivate")
+def deactivate_staff(ctx: UserCtx, site_id: int, staff_id: int) -> StaffPublic:
+    return service.staff_public(service.deactivate_staff(ctx, site_id, staff_id))
 
 
 @router.get("/{site_id}/floors")
@@ -92,6 +140,20 @@ def list_floors(ctx: UserCtx, site_id: int) -> list[FloorPublic]:
 def add_floor(ctx: UserCtx, profile: ProfileDep, site_id: int, data: FloorCreate) -> list[FloorPublic]:
     """A floor of one category with its rooms (the site's places of that category follow its rooms)."""
     service.add_floor(ctx, profile, site_id, data)
+    return service.list_floors(ctx, site_id)
+
+
+@router.post("/{site_id}/rooms/reserve")
+def reserve_rooms(ctx: UserCtx, site_id: int, data: RoomReserve) -> list[FloorPublic]:
+    """Hold free rooms for someone: `count` on a floor in all, or the rooms named; an occupied room is refused."""
+    service.reserve_rooms(ctx, site_id, data)
+    return service.list_floors(ctx, site_id)
+
+
+@router.post("/{site_id}/rooms/unreserve")
+def release_reservation(ctx: UserCtx, site_id: int, data: ReservationRelease) -> list[FloorPublic]:
+    """Give reserved rooms back: all those held for `reserved_for`, or the rooms named."""
+    service.release_reservation(ctx, site_id, data)
     return service.list_floors(ctx, site_id)
 
 

@@ -245,10 +245,11 @@ class HomeMonitoring(Base):
     """The home phase after release (居家健康监测), followed by the community worker of the person's home."""
 
     __tablename__ = "isolation_home_monitorings"
+    __table_args__ = (UniqueConstraint("stay_id", "phase"),)  # a plan may have home isolation, then monitoring
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    stay_id: Mapped[int] = mapped_column(ForeignKey("isolation_stays.id"), unique=True)
+    stay_id: Mapped[int] = mapped_column(ForeignKey("isolation_stays.id"))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     phase: Mapped[str] = mapped_column(String(24))  # home_monitoring or home_isolation
     starts_on: Mapped[date] = mapped_column(Date)

@@ -11,7 +11,8 @@ from bihuan.core.clock import SimulatedClock
 from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.core.events import EventRecord, subscribe_batch
-from bihuan.isolation.service.cross_infection import open_for_cases
+from bihuan.isolation.service.cross_infection import local_day, open_for_cases
+from bihuan.isolation.service.replan import replan_stays
 from bihuan.isolation.service.test_results import results_came_back
 from bihuan.tracing.service.runtime import profile_of
 
@@ -35,4 +36,16 @@ def cross_infection_on_case(events: list[EventRecord], database: Database) -> No
         return
     clock = SimulatedClock(max(e.occurred_at for e in events))
     with database.session() as session:
-        open_for_cases(Ctx(session=session, clock=clock, actor=SYSTEM), profile_of(database), cases)
+        ctx = Ctx(session=session, clock=clock, actor=SYSTEM)
+        open_for_cases(ctx, profile_of(database), cases, today=local_day(database, clock.now()))
+
+
+@subscribe_batch(EventKind.CONTACT_IDENTIFIED)
+def replan_on_contact(events: list[EventRecord], database: Database) -> None:
+    """A person already in a stay who is traced again is kept under the plan of the latest exposure."""
+    traced = [e for e in events if e.person_id is not None]
+    if not traced:
+        return
+    clock = SimulatedClock(max(e.occurred_at for e in events))
+    with database.session() as session:
+        replan_stays(Ctx(session=session, clock=clock, actor=SYSTEM), profile_of(database), traced)

@@ -67,3 +67,12 @@ class ProtocolProfile(ProfileModel):
                     "sent to central quarantine, but its quarantine plan has no central days",
                 )
         return self
+
+    @model_validator(mode="after")
+    def _cross_infection_resets_to_a_known_plan(self) -> Self:
+        category = self.sites.cross_infection.reset_plan_as
+        if category is not None and category not in self.quarantine:
+            raise ProfileValueError(
+                "sites.cross_infection.reset_plan_as", f"{category} has no plan in the quarantine section"
+            )
+        return self

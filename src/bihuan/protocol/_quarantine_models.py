@@ -109,6 +109,9 @@ class CrossInfectionRules(ProfileModel):
     floors_above_below: NonNegativeInt = 1  # the room in the same position this many floors up and down
     extra_test_days: tuple[NonNegativeInt, ...] = (0, 2)  # days after the investigation opens (0: that day)
     reset_clock_for: tuple[NeighbourRule, ...] = (NeighbourRule.SAME_ROOM, NeighbourRule.ADJACENT_ROOM)
+    # The plan a restarted clock follows (None: each neighbour's own category's); the profile checks it
+    # has a quarantine rule.
+    reset_plan_as: ContactCategory | None = ContactCategory.CLOSE_CONTACT
 
 
 class SiteRules(ProfileModel):

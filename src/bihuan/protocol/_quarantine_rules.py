@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from bihuan.core.errors import FieldError
 from bihuan.protocol._profile import ProtocolProfile
@@ -105,6 +106,30 @@ def quarantine_plan(
         tests.extend(_phase_tests(schedule, plan))
         day_before = plan.end
     return QuarantinePlan(category, variant, last_exposure, tuple(phases), tuple(tests), schedule.release_condition)
+
+
+def plan_document(plan: QuarantinePlan) -> dict[str, Any]:
+    """A plan as plain JSON data, as traced contacts and stays store it: the category it was made for, last
+    exposure, end, phases, and tests with their samples and reagents (双采双检)."""
+    return {
+        "category": str(plan.category),
+        "last_exposure_date": plan.last_exposure.isoformat(),
+        "end": plan.end.isoformat(),
+        "phases": [
+            {"phase": str(p.phase), "start": p.start.isoformat(), "end": p.end.isoformat()} for p in plan.phases
+        ],
+        "tests": [
+            {
+                "phase": str(t.phase),
+                "day": t.day,
+                "on": t.on.isoformat(),
+                "release": t.release,
+                "samples": t.samples,
+                "reagents": t.reagents,
+            }
+            for t in plan.tests
+        ],
+    }
 
 
 def _phase_tests(schedule: QuarantineSchedule, plan: PhasePlan) -> list[ScheduledTest]:

@@ -23,6 +23,7 @@ from bihuan.people.choices import JurisdictionLevel
 from bihuan.people.models import Jurisdiction
 from bihuan.protocol import load_profile
 from bihuan.sim.contact_logs import load_contact_logs
+from bihuan.sim.isolation_day import first_hours_at_sites
 from bihuan.sim.load import load_district
 from bihuan.sim.testing_round import run_demo_round
 from bihuan.sim.transfer_fleet import prepare_transfer
@@ -184,12 +185,18 @@ def _demo_transfer(database: Database, console: Console, population: int) -> Non
     """Sites, vehicles and a first transfer plan of the cases and close contacts (快编组、快转运)."""
     settings = get_settings()
     with console.status("Planning transfers (sites, vehicles, batches) ..."):
-        summary = prepare_transfer(
-            database, load_profile(settings.profile), population, datetime.now(UTC) - timedelta(hours=2)
+        profile = load_profile(settings.profile)
+        summary = prepare_transfer(database, profile, population, datetime.now(UTC) - timedelta(hours=2))
+        day = first_hours_at_sites(
+            database, datetime.now(UTC) - timedelta(minutes=30), profile, ZoneInfo(settings.timezone)
         )
     if summary is not None:
         console.print(
             f"Transfer: {summary.sites} sites, {summary.vehicles} vehicles; {summary.planned:,} people planned in "
             f"{summary.trips:,} trips ({summary.km:,.0f} vehicle-km), {summary.unplaced:,} left queued with the "
             f"reason; {summary.arrived} arrived on the first batch."
+        )
+        console.print(
+            f"Isolation: {day.readings} temperatures taken (one fever), {day.tests_sampled} tests sampled as single "
+            f"tubes, {day.checks} checklist items done on the day shift (one left open)."
         )

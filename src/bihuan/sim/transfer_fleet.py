@@ -17,7 +17,7 @@ from bihuan.core.clock import SimulatedClock
 from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 from bihuan.isolation import service as sites
-from bihuan.isolation.models import IsolationSite
+from bihuan.isolation.models import IsolationSite, SiteFloor
 from bihuan.isolation.schemas import FloorCreate, PlacesIn, SiteCreate
 from bihuan.protocol import DestinationKind, ProtocolProfile, TransferCategory
 from bihuan.sim import _names
@@ -156,9 +156,17 @@ def _register_fleet(ctx: Ctx, profile: ProtocolProfile) -> None:
 
 
 def _drive_first_batches(database: Database, clock: SimulatedClock, profile: ProtocolProfile) -> int:
-    """The first batch is driven to its site; the second is on the road with half its people aboard."""
+    """The first batch to a home hotel (run room by room) is driven there; the next batch of another vehicle
+    is on the road with half its people aboard."""
     with database.session() as session:
-        first_two = list(session.scalars(select(Batch.id).order_by(Batch.planned_start, Batch.id).limit(2)))
+        first_trips = select(Batch.id, Batch.vehicle_id, Batch.site_id).where(Batch.sequence == 1)
+        trips = list(session.execute(first_trips.order_by(Batch.planned_start, Batch.id)))
+        with_rooms = set(session.scalars(select(SiteFloor.site_id)))
+        arriving = next((trip for trip in trips if trip.site_id in with_rooms), trips[0] if trips else None)
+        on_road = next(
+            (trip for trip in trips if arriving is not None and trip.vehicle_id != arriving.vehicle_id), None
+        )
+        first_two = [trip.id for trip in (arriving, on_road) if trip is not None]
     arrived = 0
     for position, batch_id in enumerate(first_two):
         with database.session() as session:

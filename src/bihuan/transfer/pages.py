@@ -235,9 +235,14 @@ def site_full(
 
 
 @router.post("/transfer/sites/{site_id}/reopen")
-def site_reopen(ctx: UserCtx, site_id: int) -> Response:
-    """The site takes people again."""
-    sites.reopen(ctx, site_id)
+def site_reopen(ctx: UserCtx, request: Request, profile: ProfileDep, site_id: int) -> Response:
+    """The site takes people again, unless it still breaks the profile's standards."""
+    try:
+        sites.reopen(ctx, site_id, profile=profile)
+    except BihuanError as error:
+        if not _refused(error):
+            raise
+        return _board_refusal(ctx, request, profile, error, request_translations(request).gettext("Open again"))
     return _to_board("sites", done="reopened")
 
 

@@ -3,6 +3,7 @@
 Categories are separated by floor; two unrelated people never share a room; a person who needs a
 carer shares with one adult of their household (the profile's exceptions). A site registered by
 counts only (no rooms yet) still receives people: their stays have no room until one is given.
+Reservations (预留) are in `reservations`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
@@ -21,10 +22,12 @@ from bihuan.core.events import EventRecord, make_event, record_many
 from bihuan.core.permissions import Permission, require
 from bihuan.isolation.choices import RoomStatus, StayStatus
 from bihuan.isolation.engine import Arrival, FreeRoom, Placement, RoomRules, assign_rooms
-from bihuan.isolation.models import IsolationSite, IsolationStay, SiteFloor, SitePlaces, SiteRoom
+from bihuan.isolation.models import IsolationSite, IsolationStay, SiteFloor, SiteRoom
 from bihuan.isolation.schemas import FloorCreate, FloorPublic
+from bihuan.isolation.service.leaving import end_stays
+from bihuan.isolation.service.places import has_rooms, sync_places
 from bihuan.isolation.service.sites import admit, check_category, get_site
-from bihuan.isolation.service.testing import cancel_due_tests, schedule_plan_tests
+from bihuan.isolation.service.testing import schedule_plan_tests
 from bihuan.protocol import ContactCategory, DestinationKind, ProtocolProfile, TransferCategory
 from bihuan.tracing.service import contacts
 
@@ -66,19 +69,20 @@ def add_floor(ctx: Ctx, profile: ProtocolProfile, site_id: int, data: FloorCreat
     elif floor.category != data.category:
         raise Conflict(f"category: floor {data.building}-{data.number} holds {floor.category} people already")
     have = set(ctx.session.scalars(select(SiteRoom.number).where(SiteRoom.floor_id == floor.id)))
-    for index, room in enumerate(data.rooms, start=1):
-        if room.number not in have:
-            ctx.session.add(
-                SiteRoom(
-                    site_id=site.id,
-                    floor_id=floor.id,
-                    number=room.number,
-                    position=index if room.position is None else room.position,
-                    private_bathroom=room.private_bathroom,
-                    accessible=room.accessible,
-                    status=RoomStatus.FREE.value,
-                )
+    last = ctx.session.scalar(select(func.max(SiteRoom.position)).where(SiteRoom.floor_id == floor.id)) or 0
+    new_rooms = [room for room in data.rooms if room.number not in have]
+    for position, room in enumerate(new_rooms, start=last + 1):  # rooms added later continue the corridor
+        ctx.session.add(
+            SiteRoom(
+                site_id=site.id,
+                floor_id=floor.id,
+                number=room.number,
+                position=position if room.position is None else room.position,
+                private_bathroom=room.private_bathroom,
+                accessible=room.accessible,
+                status=RoomStatus.FREE.value,
             )
+        )
     ctx.session.flush()
     sync_places(ctx, site.id, data.category.value)
     return floor
@@ -94,30 +98,6 @@ def _check_rooms(profile: ProtocolProfile, data: FloorCreate) -> None:
             raise FieldError(
                 f"rooms[{index}].private_bathroom", "the profile requires a private bathroom in every room"
             )
-
-
-def sync_places(ctx: Ctx, site_id: int, category: str) -> None:
-    """A site with rooms offers as many places of a category as its usable rooms on that category's floors."""
-    usable = [RoomStatus.FREE.value, RoomStatus.OCCUPIED.value]
-    counts = dict(
-        ctx.session.execute(
-            select(SiteRoom.status, func.count())
-            .join(SiteFloor, SiteFloor.id == SiteRoom.floor_id)
-            .where(SiteRoom.site_id == site_id, SiteFloor.category == category, SiteRoom.status.in_(usable))
-            .group_by(SiteRoom.status)
-        ).all()
-    )
-    row = ctx.session.scalar(select(SitePlaces).where(SitePlaces.site_id == site_id, SitePlaces.category == category))
-    if row is None:
-        row = SitePlaces(site_id=site_id, category=category, places=0, occupied=0)
-        ctx.session.add(row)
-    row.places = sum(counts.values())
-    row.occupied = counts.get(RoomStatus.OCCUPIED.value, 0)
-
-
-def _has_rooms(ctx: Ctx, site_id: int, category: str) -> bool:
-    stmt = select(SiteFloor.id).where(SiteFloor.site_id == site_id, SiteFloor.category == category).limit(1)
-    return ctx.session.scalar(stmt) is not None
 
 
 def _free_rooms(ctx: Ctx, site_id: int, category: str) -> list[FreeRoom]:
@@ -141,7 +121,7 @@ def admit_people(
     site = ctx.session.get(IsolationSite, site_id)
     if site is None:
         raise NotFound(f"site {site_id} not found")
-    with_rooms = _has_rooms(ctx, site_id, category)
+    with_rooms = has_rooms(ctx, site_id, category)
     arrivals = [Arrival(p.person_id, p.household_id, p.needs_carer) for p in people]
     if with_rooms:
         placements = assign_rooms(arrivals, _free_rooms(ctx, site_id, category), room_rules(profile))
@@ -202,33 +182,9 @@ def _plans(ctx: Ctx, category: str, person_ids: list[int]) -> dict[int, dict[str
 
 
 def _close_earlier_stays(ctx: Ctx, person_ids: Sequence[int]) -> None:
-    """Someone moved on from one site to another (a contact now a case) leaves their earlier stay; its room
-    is freed when nobody else is in it, and that site's places are counted again."""
+    """Someone moved on from one site to another (a contact now a case) leaves their earlier stay."""
     earlier = list(ctx.session.scalars(select(IsolationStay).where(IsolationStay.open_person_id.in_(person_ids))))
-    if not earlier:
-        return
-    now = ctx.clock.now()
-    for stay in earlier:
-        stay.open_person_id, stay.status, stay.ended_at = None, StayStatus.MOVED_ON.value, now
-    ctx.session.flush()
-    cancel_due_tests(ctx, [s.id for s in earlier])
-    rooms = {s.room_id for s in earlier if s.room_id is not None}
-    still = set(
-        ctx.session.scalars(
-            select(IsolationStay.room_id).where(
-                IsolationStay.room_id.in_(sorted(rooms)), IsolationStay.open_person_id.is_not(None)
-            )
-        )
-    )
-    if rooms - still:
-        ctx.session.execute(
-            update(SiteRoom).where(SiteRoom.id.in_(sorted(rooms - still))).values(status=RoomStatus.FREE.value)
-        )
-    for site_id, category in {(s.site_id, s.category) for s in earlier}:
-        if _has_rooms(ctx, site_id, category):
-            sync_places(ctx, site_id, category)
-        else:
-            admit(ctx, site_id, category, -sum(1 for s in earlier if (s.site_id, s.category) == (site_id, category)))
+    end_stays(ctx, earlier, StayStatus.MOVED_ON)
 
 
 def _started(ctx: Ctx, stay: IsolationStay, refs: dict[str, int]) -> EventRecord:
@@ -300,7 +256,7 @@ def _room_taken(ctx: Ctx, room_id: int) -> bool:
 
 
 def list_floors(ctx: Ctx, site_id: int) -> list[FloorPublic]:
-    """A site's floors with their rooms free, occupied and out of service (two queries)."""
+    """A site's floors with their rooms free, occupied, reserved and out of service (two queries)."""
     require(ctx.actor, Permission.READ_TRANSFER)
     get_site(ctx, site_id)
     floors = list(
@@ -324,6 +280,7 @@ def list_floors(ctx: Ctx, site_id: int) -> list[FloorPublic]:
             category=TransferCategory(f.category),
             free=counts.get((f.id, RoomStatus.FREE.value), 0),
             occupied=counts.get((f.id, RoomStatus.OCCUPIED.value), 0),
+            reserved=counts.get((f.id, RoomStatus.RESERVED.value), 0),
             out_of_service=counts.get((f.id, RoomStatus.OUT_OF_SERVICE.value), 0),
         )
         for f in floors

@@ -6,6 +6,9 @@ Rooms, stays and releases of people come with the site checklists (快隔离).
 Which categories a site may take is the profile's policy: a category goes to the kind of site
 `profile.transfer.destination_of` names, and a category the profile does not move has no places.
 
+A central quarantine site meets the profile's standards (三区两通道, no 集中空调): a new site that
+breaks them is refused, and one found to break them later is closed to new arrivals.
+
 Expected releases and reported occupancy never count the same place twice:
 
 - a release dated today or earlier is already in the occupancy the site reports, so only releases
@@ -14,6 +17,9 @@ Expected releases and reported occupancy never count the same place twice:
   releases of that category (dated today or later), earliest first; a release taken to 0 is deleted.
   A drop for any other reason (a person moved to hospital) thus lowers the releases still expected:
   a plan may count on fewer places than will free, never on more.
+
+Those releases are for sites counted without rooms; a category with rooms expects its rooms to free
+from its stays' plans instead (`capacity.rooms_freeing`).
 """
 
 from __future__ import annotations
@@ -22,16 +28,24 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
 from bihuan.core.errors import Conflict, FieldError, NotFound
 from bihuan.core.events import record
 from bihuan.core.permissions import Permission, require
-from bihuan.isolation.choices import SiteStatus
-from bihuan.isolation.models import ExpectedRelease, IsolationSite, SitePlaces
-from bihuan.isolation.schemas import ExpectedReleaseIn, PlacesIn, PlacesPublic, SiteCreate, SitePublic
+from bihuan.isolation.choices import SiteStatus, StaffRole
+from bihuan.isolation.models import ExpectedRelease, IsolationSite, SiteFloor, SitePlaces, SiteStaff
+from bihuan.isolation.schemas import (
+    ExpectedReleaseIn,
+    PlacesIn,
+    PlacesPublic,
+    SiteCreate,
+    SitePublic,
+    SiteStandardsUpdate,
+)
+from bihuan.isolation.service.capacity import rooms_freeing
 from bihuan.protocol import DestinationKind, ProtocolProfile, TransferCategory
 
 
@@ -56,6 +70,9 @@ def create_site(ctx: Ctx, profile: ProtocolProfile, data: SiteCreate) -> Isolati
     require(ctx.actor, Permission.MANAGE_SITES)
     if ctx.session.scalar(select(IsolationSite.id).where(IsolationSite.code == data.code)) is not None:
         raise Conflict(f"code: site {data.code} exists")
+    broken = standard_broken(profile, data.kind, data.three_zones_two_channels, data.central_air_conditioning)
+    if broken is not None:
+        raise FieldError(*broken)
     for index, item in enumerate(data.places):
         _check_category(profile, data.kind, item, f"places[{index}].")
         _check_occupied(item, f"places[{index}].")
@@ -74,6 +91,47 @@ def create_site(ctx: Ctx, profile: ProtocolProfile, data: SiteCreate) -> Isolati
             SitePlaces(site_id=site.id, category=item.category.value, places=item.places, occupied=item.occupied)
         )
     _record(ctx, EventKind.SITE_CREATED, site, places={p.category.value: p.places for p in data.places})
+    return site
+
+
+def standard_broken(
+    profile: ProtocolProfile, kind: DestinationKind, three_zones_two_channels: bool, central_air_conditioning: bool
+) -> tuple[str, str] | None:
+    """The first of the profile's standards a central quarantine site breaks, as (field, reason); None: none."""
+    if kind != DestinationKind.CENTRAL_QUARANTINE:
+        return None
+    rules = profile.sites
+    if rules.three_zones_two_channels_required and not three_zones_two_channels:
+        return (
+            "three_zones_two_channels",
+            "the profile requires 三区两通道 (clean, buffer and contaminated zones, two passages)",
+        )
+    if central_air_conditioning and not rules.central_air_conditioning_allowed:
+        return "central_air_conditioning", "the profile forbids 集中空调 (central air conditioning)"
+    return None
+
+
+def _site_broken(profile: ProtocolProfile, site: IsolationSite) -> tuple[str, str] | None:
+    kind = DestinationKind(site.kind)
+    return standard_broken(profile, kind, site.three_zones_two_channels, site.central_air_conditioning)
+
+
+def update_standards(ctx: Ctx, profile: ProtocolProfile, site_id: int, data: SiteStandardsUpdate) -> IsolationSite:
+    """Record the standards found at a site; one that now breaks the profile's is closed to new arrivals
+    with the rule as its reason (reopening waits until it meets them). The same values again change nothing."""
+    require(ctx.actor, Permission.MANAGE_SITES)
+    site = get_site(ctx, site_id)
+    changes = {k: v for k, v in data.model_dump(exclude_none=True).items() if getattr(site, k) != v}
+    for key, value in changes.items():
+        setattr(site, key, value)
+    broken = _site_broken(profile, site)
+    reason = None if broken is None else f"{broken[0]}: {broken[1]}"
+    if reason is not None and (site.status, site.status_reason) != (SiteStatus.CLOSED, reason):
+        site.status, site.status_reason = SiteStatus.CLOSED.value, reason
+        changes.update(status=SiteStatus.CLOSED.value, reason=reason)
+    if changes:
+        site.updated_at = ctx.clock.now()
+        _record(ctx, EventKind.SITE_UPDATED, site, **changes)
     return site
 
 
@@ -187,9 +245,13 @@ def report_full(ctx: Ctx, site_id: int, reason: str = "") -> IsolationSite:
     return site
 
 
-def reopen(ctx: Ctx, site_id: int) -> IsolationSite:
+def reopen(ctx: Ctx, site_id: int, *, profile: ProtocolProfile) -> IsolationSite:
+    """The site takes people again; refused while it breaks the profile's standards."""
     require(ctx.actor, Permission.MANAGE_SITES)
     site = get_site(ctx, site_id)
+    broken = _site_broken(profile, site)
+    if broken is not None:
+        raise Conflict(f"{broken[0]}: site {site.code} cannot reopen: {broken[1]}")
     if site.status != SiteStatus.OPEN:
         site.status, site.status_reason, site.updated_at = SiteStatus.OPEN.value, "", ctx.clock.now()
         _record(ctx, EventKind.SITE_UPDATED, site, status=SiteStatus.OPEN.value)
@@ -211,25 +273,52 @@ def list_sites(ctx: Ctx, *, until: date | None = None) -> list[SitePublic]:
     require(ctx.actor, Permission.READ_TRANSFER)
     sites = list(ctx.session.scalars(select(IsolationSite).order_by(IsolationSite.city, IsolationSite.code)))
     places = _places_by_site(ctx, until)
+    staff = _staff_by_site(ctx)
     return [
         SitePublic.model_validate(
             {
                 **{c.key: getattr(site, c.key) for c in IsolationSite.__table__.columns},
                 "places": places.get(site.id, []),
+                "staff": staff.get(site.id, {}),
             }
         )
         for site in sites
     ]
 
 
-def capacity_for_planning(ctx: Ctx, until: date) -> list[SiteCapacity]:
-    """Open sites with the places free now plus those expected to free after today up to `until`.
+def _staff_by_site(ctx: Ctx) -> dict[int, dict[StaffRole, int]]:
+    found: dict[int, dict[StaffRole, int]] = defaultdict(dict)
+    stmt = (
+        select(SiteStaff.site_id, SiteStaff.role, func.count())
+        .where(SiteStaff.active.is_(True))
+        .group_by(SiteStaff.site_id, SiteStaff.role)
+    )
+    for site_id, role, count in ctx.session.execute(stmt):
+        found[int(site_id)][StaffRole(role)] = int(count)
+    return found
 
-    Releases dated today or earlier are left out: the occupancy the site reports already holds them.
+
+def capacity_for_planning(ctx: Ctx, profile: ProtocolProfile, until: date) -> list[SiteCapacity]:
+    """Open sites with the places free now plus those expected to free after today up to `until`:
+    a category with rooms from its stays' plans, a site counted without rooms from its expected releases.
+
+    What frees today or earlier is left out: a room is free once its people have left, and the
+    occupancy a site reports already holds its releases of today.
     """
     require(ctx.actor, Permission.READ_TRANSFER)
+    today = ctx.clock.now().date()
     places = _places_by_site(ctx, until)
+    floors = ctx.session.execute(select(SiteFloor.site_id, SiteFloor.category).distinct())
+    with_rooms = {(int(site_id), str(category)) for site_id, category in floors}
+    freeing = rooms_freeing(ctx, profile.sites, today)
     sites = ctx.session.scalars(select(IsolationSite).where(IsolationSite.status == SiteStatus.OPEN.value))
+
+    def free(site_id: int, p: PlacesPublic) -> int:
+        if (site_id, p.category.value) not in with_rooms:
+            return p.free + p.releasing
+        days = freeing.get((site_id, p.category.value), {})
+        return p.free + sum(n for day, n in days.items() if today < day <= until)
+
     return [
         SiteCapacity(
             site_id=site.id,
@@ -238,7 +327,7 @@ def capacity_for_planning(ctx: Ctx, until: date) -> list[SiteCapacity]:
             city=site.city,
             lat=site.lat,
             lon=site.lon,
-            free={p.category.value: p.free + p.releasing for p in places.get(site.id, [])},
+            free={p.category.value: free(site.id, p) for p in places.get(site.id, [])},
         )
         for site in sites
     ]

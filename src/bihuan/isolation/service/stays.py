@@ -16,11 +16,12 @@ from bihuan.core.permissions import Permission, require
 from bihuan.core.resident_id import mask_resident_id
 from bihuan.isolation.models import IsolationStay, SiteFloor, SiteRoom
 from bihuan.isolation.schemas import StayPublic
+from bihuan.isolation.service.plans import central_end
 from bihuan.isolation.service.sites import get_site
 from bihuan.people.models import Person
 from bihuan.people.schemas import Page
 from bihuan.people.service import in_scope
-from bihuan.protocol import QuarantinePhase, TransferCategory
+from bihuan.protocol import TransferCategory
 
 
 def list_stays(ctx: Ctx, site_id: int, page: Page, *, today: date) -> tuple[list[StayPublic], int]:
@@ -57,15 +58,10 @@ def _public(row: Any, today: date) -> StayPublic:
         carer_for=stay.carer_for,
         started_at=stay.started_at,
         last_exposure=stay.last_exposure,
-        central_end=_central_end(plan),
+        central_end=central_end(plan),
         next_test=_next_test(plan, today),
         plan=plan,
     )
-
-
-def _central_end(plan: dict[str, Any]) -> date | None:
-    ends = [date.fromisoformat(p["end"]) for p in plan.get("phases", []) if p.get("phase") == QuarantinePhase.CENTRAL]
-    return max(ends) if ends else None
 
 
 def _next_test(plan: dict[str, Any], today: date) -> date | None:

@@ -96,7 +96,7 @@ def upgrade() -> None:
             ["stay_id"], ["isolation_stays.id"], name=op.f("fk_isolation_home_monitorings_stay_id_isolation_stays")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_isolation_home_monitorings")),
-        sa.UniqueConstraint("stay_id", name=op.f("uq_isolation_home_monitorings_stay_id")),
+        sa.UniqueConstraint("stay_id", "phase", name=op.f("uq_isolation_home_monitorings_stay_id_phase")),
     )
     with op.batch_alter_table("isolation_home_monitorings", schema=None) as batch_op:
         batch_op.create_index(

@@ -28,7 +28,7 @@ from bihuan.core.resident_id import mask_resident_id
 from bihuan.people.models import Jurisdiction, Person
 from bihuan.people.schemas import Page
 from bihuan.people.service import in_scope
-from bihuan.protocol import ContactCategory, quarantine_plan
+from bihuan.protocol import ContactCategory, plan_document, quarantine_plan
 from bihuan.tracing.backends import DuckDBBackend, QueryBackend
 from bihuan.tracing.choices import InvestigationStatus, VisitSource
 from bihuan.tracing.engine import CaseExposure, Contact, ContactFindings, find_contacts
@@ -172,16 +172,7 @@ def plan_summary(category: ContactCategory, last_exposure: datetime, runtime: Tr
         plan = quarantine_plan(category, runtime.local_date(last_exposure), runtime.profile)
     except FieldError:
         return {}
-    return {
-        "last_exposure_date": plan.last_exposure.isoformat(),
-        "end": plan.end.isoformat(),
-        "phases": [
-            {"phase": str(p.phase), "start": p.start.isoformat(), "end": p.end.isoformat()} for p in plan.phases
-        ],
-        "tests": [
-            {"phase": str(t.phase), "day": t.day, "on": t.on.isoformat(), "release": t.release} for t in plan.tests
-        ],
-    }
+    return plan_document(plan)
 
 
 def _store(

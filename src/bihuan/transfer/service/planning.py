@@ -96,7 +96,7 @@ def sites_for_plan(ctx: Ctx, now: datetime, profile: ProtocolProfile) -> list[en
             city=site.city,
             free={cat: max(free - promised.get((site.site_id, cat), 0), 0) for cat, free in site.free.items()},
         )
-        for site in sites.capacity_for_planning(ctx, until)
+        for site in sites.capacity_for_planning(ctx, profile, until)
     ]
 
 

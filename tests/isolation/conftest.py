@@ -1,0 +1,5 @@
+"""Fixtures of isolation tests shared across modules."""
+
+from tests.isolation.release_factories import at_site
+
+__all__ = ["at_site"]
