@@ -21,6 +21,7 @@ from bihuan.isolation.api import router as isolation_router
 from bihuan.isolation.checklist_api import router as checklist_router
 from bihuan.isolation.cross_infection_api import router as cross_infection_router
 from bihuan.isolation.pages import router as isolation_pages
+from bihuan.isolation.pages_tasks import router as isolation_task_pages
 from bihuan.isolation.release_api import router as release_router
 from bihuan.isolation.testing_api import router as testing_router
 from bihuan.people.api import router as people_router
@@ -59,6 +60,7 @@ PAGE_ROUTERS = (
     tracing_pages,
     transfer_pages,
     isolation_pages,
+    isolation_task_pages,
 )
 
 

@@ -70,3 +70,50 @@ def test_a_floors_round_entered_on_a_phone_shows_its_fever_on_the_site_board(
     assert _fits_the_phone(page)
     with database.session() as session:
         assert sorted(session.scalars(select(TemperatureReading.celsius))) == [36.5, 36.7, 38.6]
+
+
+def test_a_floors_tests_are_taken_on_a_phone_by_typing_barcodes_and_the_counts_follow(
+    database: Database,
+    clock: SimulatedClock,
+    live_server: str,
+    page,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import date
+
+    from tests.isolation.factories import give_plans
+
+    from bihuan.isolation.models import SiteTestSample
+
+    world, floor = world_with_floor(database, clock)
+    people = [p for _ in range(2) for p in make_household(database, clock, world.district.building_a, 1)]
+    deliver(database, clock, people, CLOSE)
+    clock.advance(timedelta(hours=2))
+    give_plans(database, clock, [s.stay_id for s in stays_at(database, world.near_site)], date(2021, 12, 9))
+    manager = make_user(database, clock, Role.SITE_MANAGER, world.district.county_a)
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", manager)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form#login-form button[type=submit]")
+    page.goto(f"{live_server}/isolation/sites/{world.near_site}")
+    with page.expect_navigation():
+        page.click("#attention a[href$='/tests']")
+    with page.expect_navigation():
+        page.click(f"#floor-links a[data-floor='{floor}']")
+    expect(page.locator("h1")).to_contain_text("今日核酸采样")
+    expect(page.locator("[data-count=due]")).to_have_text("2")
+    assert _fits_the_phone(page), "the tests page is no wider than the phone"
+
+    for barcode in ("E2E0001", "E2E0002"):  # the scanner types into the focused field and presses Enter
+        expect(page.locator("input[name='barcode-0']").first).to_be_focused()
+        with page.expect_navigation():
+            page.keyboard.type(barcode)
+            page.keyboard.press("Enter")
+    expect(page.locator(".flash-success")).to_contain_text("已采样")
+    expect(page.locator("[data-count=due]")).to_have_text("0")
+    expect(page.locator("[data-count=sampled]")).to_have_text("2")
+    expect(page.locator("#tests [data-status=sampled]")).to_have_count(2)
+    assert _fits_the_phone(page)
+    with database.session() as session:
+        assert sorted(session.scalars(select(SiteTestSample.barcode))) == ["E2E0001", "E2E0002"]

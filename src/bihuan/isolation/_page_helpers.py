@@ -9,31 +9,35 @@ the services' reasons in the page language. Its queries only read, cut to the us
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.support import Translations
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bihuan.core.context import Ctx
 from bihuan.core.resident_id import mask_resident_id
+from bihuan.isolation import service as sites
+from bihuan.isolation._page_wordings import describe
 from bihuan.isolation._temperature import TemperatureRefused, read_symptoms, read_temperature
 from bihuan.isolation.checklist_models import ChecklistTemplate
 from bihuan.isolation.checklist_schemas import CheckIn, CheckStatus, DaySheet, SheetLine
 from bihuan.isolation.choices import RoomStatus, SiteTestStatus
 from bihuan.isolation.health_schemas import FloorSheetPublic, SheetPerson, TemperatureIn
 from bihuan.isolation.models import HealthAlert, IsolationStay, SiteRoom, SiteTest
-from bihuan.isolation.schemas import FloorPublic
+from bihuan.isolation.schemas import FloorPublic, SitePublic
 from bihuan.people.models import Person
 from bihuan.people.service import in_scope
 from bihuan.protocol import SiteRules
 
 ROOM_STATUSES = [s.value for s in RoomStatus]
 _SYMPTOM_SEPARATORS = re.compile(r"[,，、;；/]+")
-_OTHERS_REFUSED = re.compile(r" \(\d+ other readings? refused too\)$")
 
 
 def mask_name(name: str) -> str:
@@ -334,156 +338,17 @@ def alert_labels(t: Translations) -> dict[str, str]:
     return {"fever": t.gettext("Fever"), "symptoms": t.gettext("Symptoms"), "missing": t.gettext("Check missing")}
 
 
-# -- the services' reasons, in the page language -----------------------------------------------------------
-
-_Wording = Callable[[Translations, "re.Match[str]"], str]
-_NUM = r"[-+]?\d+(?:\.\d+)?"
-_REASONS: list[tuple[re.Pattern[str], _Wording]] = [
-    (
-        re.compile(rf"^(?P<value>\S+) looks like (?P<guess>{_NUM}) without its decimal point: re-enter it$"),
-        lambda t, m: (
-            t.gettext("%(value)s looks like %(guess)s without its decimal point: re-enter it.") % m.groupdict()
-        ),
-    ),
-    (
-        re.compile(rf"^(?P<value>\S+) looks like (?P<guess>{_NUM}) with the decimal point misplaced: re-enter it$"),
-        lambda t, m: (
-            t.gettext("%(value)s looks like %(guess)s with the decimal point misplaced: re-enter it.") % m.groupdict()
-        ),
-    ),
-    (
-        re.compile(rf"^(?P<value>\S+) looks like °F \((?P<celsius>{_NUM}) °C\), outside .*$"),
-        lambda t, m: (
-            t.gettext("%(value)s looks like °F (%(celsius)s °C): type it as %(value)sF, or re-enter it in °C.")
-            % m.groupdict()
-        ),
-    ),
-    (
-        re.compile(rf"^(?P<value>\S+) °F is (?P<celsius>{_NUM}) °C, outside the human body range (?P<range>\S+) °C.*$"),
-        lambda t, m: (
-            t.gettext("%(value)s °F is %(celsius)s °C, outside the body range %(range)s °C: re-enter it.")
-            % m.groupdict()
-        ),
-    ),
-    (
-        re.compile(r"^(?P<value>\S+) °C is outside the human body range (?P<range>\S+) °C: re-enter it$"),
-        lambda t, m: t.gettext("%(value)s °C is outside the body range %(range)s °C: re-enter it.") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^(?P<value>.+?)…? is not a temperature: .*$"),
-        lambda t, m: t.gettext("%(value)s is not a temperature: type a number such as 36.5.") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^.+ means no symptoms: .*$"),
-        lambda t, _m: t.gettext("Leave the symptoms empty when there are none."),
-    ),
-    (
-        re.compile(rf"^(?P<value>{_NUM}) °F converted to (?P<celsius>{_NUM}) °C$"),
-        lambda t, m: t.gettext("%(value)s °F converted to %(celsius)s °C") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^.* is in the future$"),
-        lambda t, _m: t.gettext("The time of the round is in the future."),
-    ),
-    (
-        re.compile(r"^measured before the stay began .*$"),
-        lambda t, _m: t.gettext("Measured before this person arrived: check the time of the round."),
-    ),
-    (
-        re.compile(r"^.*a different reading for the same time is not taken$"),
-        lambda t, _m: t.gettext(
-            "Another reading is stored for this person at this time: change the time of the round for a new one."
-        ),
-    ),
-    (
-        re.compile(r"^stay \d+ is not an open stay at site \d+$"),
-        lambda t, _m: t.gettext("This person has left the site: reload the floor."),
-    ),
-    (
-        re.compile(rf"^(?P<celsius>{_NUM}) °C \(fever from (?P<fever>{_NUM}) °C\)(?:; (?P<symptoms>.+))?$"),
-        lambda t, m: (
-            t.gettext("%(celsius)s °C (fever from %(fever)s °C)") % m.groupdict()
-            + (f"; {m['symptoms']}" if m["symptoms"] else "")
-        ),
-    ),
-    (
-        re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2}): (?P<taken>\d+) of (?P<due>\d+) temperature checks taken$"),
-        lambda t, m: t.gettext("%(day)s: %(taken)s of %(due)s temperature checks taken") % m.groupdict(),
-    ),
-    # release (解除隔离): why someone may not go yet
-    (
-        re.compile(r"^the plan allows release from (?P<day>\d{4}-\d{2}-\d{2})$"),
-        lambda t, m: t.gettext("The plan allows release from %(day)s") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the release test of (?P<day>\d{4}-\d{2}-\d{2}) is not taken yet$"),
-        lambda t, m: t.gettext("Release test of %(day)s not taken yet") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the release test of (?P<day>\S+) has (?P<negative>\d+) of (?P<samples>\d+) negative samples$"),
-        lambda t, m: (
-            t.gettext("Release test of %(day)s: %(negative)s of %(samples)s samples negative so far") % m.groupdict()
-        ),
-    ),
-    (
-        re.compile(r"^the release test needs (?P<needed>\d+) reagents, has (?P<have>\d+)$"),
-        lambda t, m: t.gettext("Release test needs %(needed)s reagents, has %(have)s") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the plan has no release test scheduled$"),
-        lambda t, _m: t.gettext("No release test scheduled"),
-    ),
-    (
-        re.compile(r"^the test of (?P<day>\d{4}-\d{2}-\d{2}) is not taken yet$"),
-        lambda t, m: t.gettext("Test of %(day)s not taken yet") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the test of (?P<day>\d{4}-\d{2}-\d{2}) awaits its result$"),
-        lambda t, m: t.gettext("Test of %(day)s awaits its result") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the linked close contact's first tests \(person (?P<person>\d+)\) are not all negative yet$"),
-        lambda t, m: (
-            t.gettext("Waiting for the linked close contact's first tests (person %(person)s)") % m.groupdict()
-        ),
-    ),
-    (
-        re.compile(r"^the linked close contact \(person (?P<person>\d+)\) tested positive$"),
-        lambda t, m: t.gettext("The linked close contact (person %(person)s) tested positive") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the test of (?P<day>\S+) was positive$"),
-        lambda t, m: t.gettext("Test of %(day)s positive") % m.groupdict(),
-    ),
-    (
-        re.compile(r"^the person is a confirmed case.*$"),
-        lambda t, _m: t.gettext("Confirmed case: to a designated hospital, not home"),
-    ),
-    (
-        re.compile(r"^no quarantine plan.*$"),
-        lambda t, _m: t.gettext("No quarantine plan yet: the last exposure is not known"),
-    ),
-    (
-        re.compile(r"^a designated hospital discharges cases.*$"),
-        lambda t, _m: t.gettext("A designated hospital discharges cases; it does not release from quarantine"),
-    ),
-]
+def local_today(ctx: Ctx, zone: ZoneInfo) -> date:
+    return ctx.clock.now().astimezone(zone).date()
 
 
-def describe(raw: str, t: Translations) -> str:
-    """A service's reason in the page language when its shape is known, else as the service wrote it."""
-    text = _OTHERS_REFUSED.sub("", raw.strip())
-    for pattern, wording in _REASONS:
-        found = pattern.match(text)
-        if found:
-            return wording(t, found)
-    return text
+def site_with_places(ctx: Ctx, site_id: int) -> SitePublic:
+    """The site with its places (404 when unknown)."""
+    sites.get_site(ctx, site_id)
+    return next(s for s in sites.list_sites(ctx) if s.id == site_id)
 
 
-def describe_all(reasons: Iterable[str], t: Translations) -> list[str]:
-    return [describe(reason, t) for reason in reasons]
-
-
-def refusal_parts(refused: str) -> list[str]:
-    """A release refusal ("a; b") as its reasons."""
-    return [part for part in (p.strip() for p in refused.split("; ")) if part]
+def redirect_to(path: str, anchor: str = "", **query: Any) -> RedirectResponse:
+    """POST-redirect-GET: the page again, with what was done in its query."""
+    params = urlencode({key: value for key, value in query.items() if value is not None})
+    return RedirectResponse(f"{path}?{params}{anchor}" if params else f"{path}{anchor}", status_code=303)

@@ -10,20 +10,21 @@ their answers and words their reasons in the page language.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from bihuan.core.context import Ctx
 from bihuan.core.deps import ProfileDep, UserCtx, ZoneDep
 from bihuan.core.errors import FieldError
 from bihuan.core.permissions import Permission, can
 from bihuan.isolation import _page_helpers as helpers
+from bihuan.isolation import _page_wordings as wordings
 from bihuan.isolation import service as sites
-from bihuan.isolation.schemas import SitePublic
+from bihuan.isolation.choices import CrossInfectionStatus
+from bihuan.isolation.service import cross_infection_reads as cross_infection
 from bihuan.isolation.service import release as releasing
 from bihuan.protocol import DestinationKind, ProtocolProfile
 from bihuan.web.labels import transfer_category_labels
@@ -42,21 +43,6 @@ async def _form(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(_form)]
 
 
-def _today(ctx: Ctx, zone: ZoneInfo) -> date:
-    return ctx.clock.now().astimezone(zone).date()
-
-
-def _site(ctx: Ctx, site_id: int) -> SitePublic:
-    """The site with its places (404 when unknown)."""
-    sites.get_site(ctx, site_id)
-    return next(s for s in sites.list_sites(ctx) if s.id == site_id)
-
-
-def _redirect(path: str, anchor: str = "", **query: Any) -> RedirectResponse:
-    params = urlencode({key: value for key, value in query.items() if value is not None})
-    return RedirectResponse(f"{path}?{params}{anchor}" if params else f"{path}{anchor}", status_code=303)
-
-
 # -- the sites and a site's board --------------------------------------------------------------------------
 
 
@@ -73,7 +59,7 @@ def site_list(ctx: UserCtx, request: Request, profile: ProfileDep, zone: ZoneDep
     context = {
         "sites": rows,
         "alerts": helpers.open_alert_counts(ctx),
-        "tests_due": helpers.tests_due_counts(ctx, _today(ctx, zone)),
+        "tests_due": helpers.tests_due_counts(ctx, helpers.local_today(ctx, zone)),
         "overdue": overdue,
         "category_labels": transfer_category_labels(request_translations(request)),
     }
@@ -82,9 +68,10 @@ def site_list(ctx: UserCtx, request: Request, profile: ProfileDep, zone: ZoneDep
 
 @router.get("/isolation/sites/{site_id}")
 def site_board(ctx: UserCtx, request: Request, profile: ProfileDep, zone: ZoneDep, site_id: int) -> Response:
-    """A site's board (隔离点看板): rooms by floor coloured by status, open alerts, overdue checks, tests due."""
+    """A site's board (隔离点看板): rooms by floor coloured by status, open alerts, overdue checks, tests due,
+    open cross-infection investigations."""
     t = request_translations(request)
-    site = _site(ctx, site_id)
+    site = helpers.site_with_places(ctx, site_id)
     people = helpers.occupants(ctx, site_id)
     alerts = sites.list_alerts(ctx, site_id)
     overdue = sites.overdue(ctx, profile, site_id, ctx.clock.now(), zone)
@@ -95,12 +82,13 @@ def site_board(ctx: UserCtx, request: Request, profile: ProfileDep, zone: ZoneDe
         ),
         "people": people,
         "alerts": alerts,
-        "alert_details": {a.id: helpers.describe(a.detail, t) for a in alerts},
+        "alert_details": {a.id: wordings.describe(a.detail, t) for a in alerts},
         "alert_labels": helpers.alert_labels(t),
         "overdue": overdue,
         "item_texts": helpers.item_texts(sites.site_manual(ctx, site_id), request_language(request) == "en"),
         "shift_labels": helpers.shift_labels(t),
-        "tests_due": helpers.tests_due_counts(ctx, _today(ctx, zone), [site_id]).get(site_id, 0),
+        "tests_due": helpers.tests_due_counts(ctx, helpers.local_today(ctx, zone), [site_id]).get(site_id, 0),
+        "investigations": cross_infection.list_investigations(ctx, site_id=site_id, status=CrossInfectionStatus.OPEN),
         "category_labels": transfer_category_labels(t),
         "may_manage": can(ctx.actor, Permission.MANAGE_SITES),
         "may_release": can(ctx.actor, Permission.RELEASE),
@@ -128,7 +116,7 @@ def _temperature_page(
 ) -> Response:
     """The floor's sheet as a form: one row per person in an occupied room, today's readings beside it."""
     t = request_translations(request)
-    site = _site(ctx, site_id)
+    site = helpers.site_with_places(ctx, site_id)
     sheet = sites.floor_sheet(ctx, site_id, floor_id, day, zone)
     rows = helpers.sheet_rows(sheet, helpers.occupants(ctx, site_id))
     now = ctx.clock.now().astimezone(zone)
@@ -185,7 +173,15 @@ def temperature_entry(
     """A floor's temperature round (体温录入): enter everyone's reading, send once."""
     flashes = _recorded_flashes(request, done, stored, unchanged, alerts)
     return _temperature_page(
-        ctx, request, profile, zone, site_id, floor_id, day or _today(ctx, zone), flashes=flashes, round_at=at
+        ctx,
+        request,
+        profile,
+        zone,
+        site_id,
+        floor_id,
+        day or helpers.local_today(ctx, zone),
+        flashes=flashes,
+        round_at=at,
     )
 
 
@@ -198,7 +194,7 @@ def record_temperatures(
     try:
         day = date.fromisoformat(form.get("day", ""))
     except ValueError:
-        day = _today(ctx, zone)
+        day = helpers.local_today(ctx, zone)
     sheet = sites.floor_sheet(ctx, site_id, floor_id, day, zone)
     rows = helpers.sheet_rows(sheet, helpers.occupants(ctx, site_id))
     entry = helpers.read_temperature_form(form, rows, day, zone, profile.sites, t)
@@ -206,7 +202,7 @@ def record_temperatures(
         try:
             outcome = sites.record_temperatures(ctx, profile, site_id, entry.readings, zone=zone)
         except FieldError as error:
-            entry.errors[_temperature_field(error, entry.stays)] = helpers.describe(error.reason, t)
+            entry.errors[_temperature_field(error, entry.stays)] = wordings.describe(error.reason, t)
     if entry.errors:
         ctx.session.rollback()
         count = sum(1 for name in entry.errors if name.startswith(("value-", "symptoms-")))
@@ -227,7 +223,7 @@ def record_temperatures(
             status_code=422,
         )
     assert entry.measured_at is not None
-    return _redirect(
+    return helpers.redirect_to(
         f"/isolation/sites/{site_id}/floors/{floor_id}/temperatures",
         day=day.isoformat(),
         done="recorded",
@@ -267,7 +263,7 @@ def _checklist_page(
     t = request_translations(request)
     sheet = sites.day_sheet(ctx, profile, site_id, day, zone)
     context = {
-        "site": _site(ctx, site_id),
+        "site": helpers.site_with_places(ctx, site_id),
         "sheet": sheet,
         "shifts": helpers.shifts_of(sheet),
         "shift_labels": helpers.shift_labels(t),
@@ -275,7 +271,7 @@ def _checklist_page(
         "typed": typed,
         "errors": errors or {},
         "english": request_language(request) == "en",
-        "today": _today(ctx, zone),
+        "today": helpers.local_today(ctx, zone),
         "may_record": can(ctx.actor, Permission.MANAGE_SITES),
         "flashes": flashes or [],
     }
@@ -306,7 +302,7 @@ def checklists(
                 t.gettext("Checks saved: %(recorded)s new, %(corrected)s corrected, %(unchanged)s unchanged.") % counts,
             )
         )
-    return _checklist_page(ctx, request, profile, zone, site_id, day or _today(ctx, zone), flashes=flashes)
+    return _checklist_page(ctx, request, profile, zone, site_id, day or helpers.local_today(ctx, zone), flashes=flashes)
 
 
 @router.post("/isolation/sites/{site_id}/checklists")
@@ -318,7 +314,7 @@ def record_checks(
     try:
         day = date.fromisoformat(form.get("day", ""))
     except ValueError:
-        day = _today(ctx, zone)
+        day = helpers.local_today(ctx, zone)
     sheet = sites.day_sheet(ctx, profile, site_id, day, zone)
     entry = helpers.read_checklist_form(form, sheet, t)
     if not entry.entries and not entry.errors:
@@ -329,7 +325,7 @@ def record_checks(
         except FieldError as error:
             index = helpers.entry_index(error.field)
             key = entry.keys[index] if index is not None and index < len(entry.keys) else "form"
-            entry.errors[key] = helpers.describe(error.reason, t)
+            entry.errors[key] = wordings.describe(error.reason, t)
     if entry.errors:
         ctx.session.rollback()
         message = entry.errors.get("form", t.gettext("Nothing saved: correct the marked items and send again."))
@@ -345,7 +341,7 @@ def record_checks(
             flashes=[("error", message)],
             status_code=422,
         )
-    return _redirect(
+    return helpers.redirect_to(
         f"/isolation/sites/{site_id}/checklists",
         day=day.isoformat(),
         done="checked",
@@ -359,9 +355,9 @@ def record_checks(
 def checklist_history(ctx: UserCtx, request: Request, zone: ZoneDep, site_id: int, day: date | None = None) -> Response:
     """Every check of a day in the order recorded, corrections and what they replaced included."""
     t = request_translations(request)
-    on = day or _today(ctx, zone)
+    on = day or helpers.local_today(ctx, zone)
     context = {
-        "site": _site(ctx, site_id),
+        "site": helpers.site_with_places(ctx, site_id),
         "day": on,
         "entries": sites.check_history(ctx, site_id, on),
         "item_texts": helpers.item_texts(sites.site_manual(ctx, site_id), request_language(request) == "en"),
@@ -384,14 +380,14 @@ def _release_page(
     status_code: int = 200,
 ) -> Response:
     t = request_translations(request)
-    today = _today(ctx, zone)
+    today = helpers.local_today(ctx, zone)
     candidates = releasing.release_list(ctx, profile, site_id, today)
     context = {
-        "site": _site(ctx, site_id),
+        "site": helpers.site_with_places(ctx, site_id),
         "today": today,
         "ready": [c for c in candidates if c.ready],
         "waiting": [c for c in candidates if not c.ready],
-        "reasons": {c.stay_id: helpers.describe_all(c.reasons, t) for c in candidates},
+        "reasons": {c.stay_id: wordings.describe_all(c.reasons, t) for c in candidates},
         "category_labels": transfer_category_labels(t),
         "may_release": can(ctx.actor, Permission.RELEASE),
         "flashes": flashes or [],
@@ -436,12 +432,12 @@ def release_people(
         flashes: Flashes = [("error", t.gettext("Tick at least one person to release."))]
         return _release_page(ctx, request, profile, zone, site_id, flashes=flashes, status_code=422)
     try:
-        outcome = releasing.release(ctx, profile, site_id, chosen, _today(ctx, zone))
+        outcome = releasing.release(ctx, profile, site_id, chosen, helpers.local_today(ctx, zone))
     except FieldError as error:
         ctx.session.rollback()
-        message = t.gettext("Nobody released: %(reason)s") % {"reason": helpers.describe(error.reason, t)}
+        message = t.gettext("Nobody released: %(reason)s") % {"reason": wordings.describe(error.reason, t)}
         return _release_page(ctx, request, profile, zone, site_id, flashes=[("error", message)], status_code=422)
-    return _redirect(
+    return helpers.redirect_to(
         f"/isolation/sites/{site_id}/release",
         done="released",
         released=len(outcome.released),
