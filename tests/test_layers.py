@@ -46,3 +46,23 @@ def test_protocol_rules_import_nothing_of_bihuan_but_core() -> None:
         for path in _modules(package)
     }
     assert {module: names for module, names in offenders.items() if names} == {}
+
+
+def test_the_loop_only_reads_and_its_engine_is_pure() -> None:
+    writers = {"record", "record_many", "make_event"}
+    writing = [
+        str(path.relative_to(SRC))
+        for path in _modules("loop")
+        if any(
+            isinstance(node, ast.ImportFrom) and node.module == "bihuan.core.events" and alias.name in writers
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            for alias in getattr(node, "names", [])
+        )
+    ]
+    engine = SRC / "loop" / "engine.py"
+    impure = sorted(
+        name
+        for name in _imports(engine)
+        if name.startswith("bihuan.") and not name.startswith(("bihuan.core", "bihuan.protocol", "bihuan.loop"))
+    )
+    assert (writing, impure) == ([], [])

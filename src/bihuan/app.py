@@ -24,6 +24,7 @@ from bihuan.isolation.pages import router as isolation_pages
 from bihuan.isolation.pages_tasks import router as isolation_task_pages
 from bihuan.isolation.release_api import router as release_router
 from bihuan.isolation.testing_api import router as testing_router
+from bihuan.loop.api import router as loop_router
 from bihuan.people.api import router as people_router
 from bihuan.people.pages import router as people_pages
 from bihuan.protocol import ProtocolProfile, load_profile
@@ -51,6 +52,7 @@ API_ROUTERS = (
     testing_router,
     release_router,
     transfer_router,
+    loop_router,
 )
 PAGE_ROUTERS = (
     auth_pages,
