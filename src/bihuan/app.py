@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 import bihuan.subscribers  # noqa: F401  (the loop's event subscribers)
 from bihuan.audit.api import router as audit_router
 from bihuan.audit.pages import router as audit_pages
+from bihuan.command.api import router as command_router
 from bihuan.config import Settings, get_settings
 from bihuan.core.auth_api import router as auth_router
 from bihuan.core.auth_pages import router as auth_pages
@@ -53,6 +54,7 @@ API_ROUTERS = (
     release_router,
     transfer_router,
     loop_router,
+    command_router,
 )
 PAGE_ROUTERS = (
     auth_pages,

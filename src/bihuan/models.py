@@ -1,5 +1,6 @@
 """Every table of the platform, imported in one place for migrations and metadata."""
 
+from bihuan.command.models import Incident, Task, TaskForce, TaskForceMember
 from bihuan.core.auth_models import User, UserSession
 from bihuan.core.db import Base
 from bihuan.core.events import Event
@@ -49,6 +50,7 @@ __all__ = [
     "HealthAlert",
     "Household",
     "ImportReport",
+    "Incident",
     "Investigation",
     "IsolationSite",
     "IsolationStay",
@@ -62,6 +64,9 @@ __all__ = [
     "SiteFloor",
     "SitePlaces",
     "SiteRoom",
+    "Task",
+    "TaskForce",
+    "TaskForceMember",
     "TemperatureReading",
     "TracedContact",
     "TracingRun",

@@ -73,6 +73,13 @@ class EventKind(StrEnum):
     HOME_MONITORING_ENDED = "home_monitoring_ended"
     CHECKLIST_RECORDED = "checklist_recorded"  # a check of a site checklist (or its correction)
     CHECKLIST_OVERDUE = "checklist_overdue"  # an item left undone after its shift ended
+    # 指挥体系 command: incidents (平转战), task forces (专班), tasks
+    INCIDENT_ACTIVATED = "incident_activated"
+    INCIDENT_DEACTIVATED = "incident_deactivated"
+    TASK_FORCE_MEMBER_ADDED = "task_force_member_added"
+    TASK_FORCE_MEMBER_REMOVED = "task_force_member_removed"
+    TASK_CREATED = "task_created"
+    TASK_UPDATED = "task_updated"
     # ends of the loop
     HOSPITALISED = "hospitalised"
     DIED = "died"

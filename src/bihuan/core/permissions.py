@@ -31,6 +31,8 @@ class Permission(StrEnum):
     MANAGE_SITES = "manage_sites"  # register sites, set their places, report a site full
     RELEASE = "release"  # release people from a site when their plan and release tests allow
     HOME_MONITORING = "home_monitoring"  # home health-monitoring tasks of released people (居家健康监测)
+    MANAGE_INCIDENTS = "manage_incidents"  # activate and stand down incidents (平转战), staff their task forces
+    MANAGE_TASKS = "manage_tasks"  # create any task of an incident, update any task's status
 
 
 _EVERYONE = {Permission.READ_PEOPLE}
@@ -57,6 +59,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_SITES,
             Permission.RELEASE,
             Permission.HOME_MONITORING,
+            Permission.MANAGE_INCIDENTS,
+            Permission.MANAGE_TASKS,
         }
     ),
     Role.INVESTIGATOR: frozenset(

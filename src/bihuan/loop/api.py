@@ -1,4 +1,5 @@
-"""HTTP API of the closed loop (量化闭环): a person's timeline, the open loops, the stage delays.
+"""HTTP API of the closed loop (量化闭环): a person's timeline, the open loops, the stage delays, the funnel
+and where new cases were found.
 
 Read with ``READ_TRACING`` (commanders, analysts, investigators, transfer and site teams, community
 workers), checked in the service; people are those of the user's jurisdiction.
@@ -6,16 +7,22 @@ workers), checked in the service; people are those of the user's jurisdiction.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from bihuan.core.deps import ProfileDep, UserCtx
+from bihuan.core.deps import ProfileDep, UserCtx, ZoneDep
 from bihuan.core.errors import FieldError
-from bihuan.loop import service
+from bihuan.loop import metrics, service
 from bihuan.loop.choices import Link, Stage
-from bihuan.loop.schemas import OpenLoopsPublic, StageDelaysPublic, TimelinePublic
+from bihuan.loop.schemas import (
+    FoundInQuarantinePublic,
+    FunnelPublic,
+    OpenLoopsPublic,
+    StageDelaysPublic,
+    TimelinePublic,
+)
 from bihuan.people.schemas import Page
 
 router = APIRouter(prefix="/api/loop", tags=["loop"])
@@ -69,3 +76,34 @@ def stage_delays(
     end = _aware("until", until) or ctx.clock.now()
     start = _aware("since", since) or end - timedelta(days=1)
     return service.stage_delays(ctx, profile, start, end, jurisdiction_id)
+
+
+@router.get("/funnel")
+def funnel(
+    ctx: UserCtx,
+    profile: ProfileDep,
+    zone: ZoneDep,
+    since: date | None = None,
+    until: date | None = None,
+    jurisdiction_id: int | None = None,
+    by: metrics.By = "day",
+) -> FunnelPublic:
+    """People reaching each stage per local day from `since` to `until` (both included; default today), with
+    the running totals (entered = closed + open)."""
+    last = until or ctx.clock.now().astimezone(zone).date()
+    return metrics.funnel(ctx, profile, since or last, last, zone, jurisdiction_id=jurisdiction_id, by=by)
+
+
+@router.get("/found-in-quarantine")
+def found_in_quarantine(
+    ctx: UserCtx,
+    profile: ProfileDep,
+    zone: ZoneDep,
+    since: date | None = None,
+    until: date | None = None,
+    jurisdiction_id: int | None = None,
+) -> FoundInQuarantinePublic:
+    """Cases confirmed per local day from `since` to `until` (both included; default today): found already
+    in quarantine (central site, in-place control) or in the community."""
+    last = until or ctx.clock.now().astimezone(zone).date()
+    return metrics.found_in_quarantine(ctx, profile, since or last, last, zone, jurisdiction_id=jurisdiction_id)

@@ -44,3 +44,11 @@ class Link(StrEnum):
     TRACING = "tracing"  # 流调专班
     TRANSFER = "transfer"  # 转运专班 (grouping and transfer)
     ISOLATION = "isolation"  # 隔离专班 (sites and the home phase)
+
+
+class FoundWhere(StrEnum):
+    """Where a new case was when found: already under control (在管控中发现), or in the community (社会面)."""
+
+    CENTRAL_SITE = "central_site"  # in an open stay at a central quarantine site
+    CONTROLLED_IN_PLACE = "controlled_in_place"  # under in-place control (就地管控) from an earlier positive
+    COMMUNITY = "community"

@@ -63,7 +63,10 @@ ENTRY_KINDS: frozenset[EventKind] = frozenset(
         EventKind.HOSPITALISED,
     }
 )
-_ENTRY_STAGES = frozenset({S.POOL_POSITIVE, S.CONTROLLED, S.DIAGNOSED, S.CONFIRMED, S.IDENTIFIED, S.QUEUED, S.ISOLATED})
+# Reaching one of these is entering the loop (the stage-side of ENTRY_KINDS).
+ENTRY_STAGES: frozenset[Stage] = frozenset(
+    {S.POOL_POSITIVE, S.CONTROLLED, S.DIAGNOSED, S.CONFIRMED, S.IDENTIFIED, S.QUEUED, S.ISOLATED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +370,7 @@ def timeline(
     the person's case found its first contact (on other people's events), if it did."""
     steps, where = _replay(events, rules)
     times = _times(steps, first_findings)
-    if not _ENTRY_STAGES & times.keys():
+    if not ENTRY_STAGES & times.keys():
         return NOT_IN_LOOP
     is_case = where.testing is S.CONFIRMED
     stage, since, closed = _standing(where, is_case)

@@ -1,13 +1,14 @@
-"""API shapes of the closed loop (量化闭环): a person's timeline, the open loops, the stage delays."""
+"""API shapes of the closed loop (量化闭环): a person's timeline, the open loops, the stage delays, the
+funnel and where new cases were found."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from bihuan.loop.choices import Link, Stage
+from bihuan.loop.choices import FoundWhere, Link, Stage
 from bihuan.protocol import LoopStage
 
 
@@ -103,3 +104,56 @@ class StageDelaysPublic(BaseModel):
     until: datetime
     jurisdiction_id: int | None
     stages: list[StageDelayPublic]
+
+
+class FunnelDayPublic(BaseModel):
+    """One local day (or week, from its Monday) of the funnel: people who first reached each stage in it,
+    and the totals at its end since the log began; `open` = `entered_cumulative` − `closed_cumulative`."""
+
+    day: date
+    reached: dict[Stage, int]
+    reached_cumulative: dict[Stage, int]
+    entered: int
+    closed: int
+    entered_cumulative: int
+    closed_cumulative: int
+    open: int
+
+
+class FunnelPublic(BaseModel):
+    """The funnel (漏斗) per day from `since` to `until` (both included); the totals are those of the
+    period's end and agree with the open loops (entered = closed + open)."""
+
+    since: date
+    until: date
+    by: str
+    jurisdiction_id: int | None
+    stages: list[Stage]
+    days: list[FunnelDayPublic]
+    reached: dict[Stage, int]  # in the period
+    entered: int  # since the log began, at the period's end
+    closed: int
+    open: int
+
+
+class FoundDayPublic(BaseModel):
+    """Cases confirmed on one local day by where they were found."""
+
+    day: date
+    confirmed: int
+    in_quarantine: int
+    found: dict[FoundWhere, int]
+
+
+class FoundInQuarantinePublic(BaseModel):
+    """Of the cases confirmed from `since` to `until` (both included), how many were already under control
+    (a central quarantine stay, or in-place control) when found, and how many in the community."""
+
+    since: date
+    until: date
+    jurisdiction_id: int | None
+    confirmed: int
+    in_quarantine: int
+    share_in_quarantine: float | None  # 0–1; None without cases
+    found: dict[FoundWhere, int]
+    days: list[FoundDayPublic]

@@ -49,7 +49,8 @@ _ENTRY = sorted(k.value for k in engine.ENTRY_KINDS)
 # -- reading the log ---------------------------------------------------------------------------------
 
 
-def _subtree_path(ctx: Ctx, jurisdiction_id: int | None) -> str | None:
+def subtree_path(ctx: Ctx, jurisdiction_id: int | None) -> str | None:
+    """The path of a narrower jurisdiction the actor sees (None: no narrowing); any other is refused."""
     if jurisdiction_id is None:
         return None
     path = jurisdiction_path(ctx, jurisdiction_id)
@@ -58,7 +59,8 @@ def _subtree_path(ctx: Ctx, jurisdiction_id: int | None) -> str | None:
     return path
 
 
-def _scoped_people(ctx: Ctx, stmt: Select[Any], within: str | None) -> Select[Any]:
+def scoped_people(ctx: Ctx, stmt: Select[Any], within: str | None) -> Select[Any]:
+    """An event query cut to people of the actor's scope (and of the `within` subtree)."""
     stmt = in_scope(ctx, stmt.join(Person, Person.id == Event.person_id), Person.jurisdiction_id)
     if within is not None:
         stmt = stmt.where(
@@ -72,7 +74,7 @@ def in_loop_ids(ctx: Ctx, *, until: datetime | None = None, within: str | None =
     stmt = select(Event.person_id).distinct().where(Event.kind.in_(_ENTRY), Event.person_id.is_not(None))
     if until is not None:
         stmt = stmt.where(Event.occurred_at < until)
-    return sorted(int(p) for p in ctx.session.scalars(_scoped_people(ctx, stmt, within)))
+    return sorted(int(p) for p in ctx.session.scalars(scoped_people(ctx, stmt, within)))
 
 
 def events_of(ctx: Ctx, person_ids: Iterable[int], until: datetime | None = None) -> dict[int, list[EventRecord]]:
@@ -242,7 +244,7 @@ def open_loops(
     """Everyone in the loop whose loop is open (where it stands, since when, overdue), overdue first, then
     the earliest due; with the scope's totals (entered = closed + open)."""
     require(ctx.actor, Permission.READ_TRACING)
-    ids = in_loop_ids(ctx, within=_subtree_path(ctx, jurisdiction_id))
+    ids = in_loop_ids(ctx, within=subtree_path(ctx, jurisdiction_id))
     found = [(p, t) for p, t in timelines(ctx, LoopRules.of(profile), ids, now).items() if t.in_loop]
     open_ = [(p, t) for p, t in found if not t.closed]
     matching = [
@@ -278,7 +280,7 @@ def stage_delays(
     if since >= until:
         raise FieldError("since", "must be before until")
     at = min(until, ctx.clock.now())
-    ids = in_loop_ids(ctx, until=until, within=_subtree_path(ctx, jurisdiction_id))
+    ids = in_loop_ids(ctx, until=until, within=subtree_path(ctx, jurisdiction_id))
     measured: dict[LoopStage, list[float]] = defaultdict(list)
     pending: dict[LoopStage, list[bool]] = defaultdict(list)
     for t in timelines(ctx, LoopRules.of(profile), ids, at, until).values():

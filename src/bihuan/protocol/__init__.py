@@ -1,6 +1,7 @@
 """Protocol profiles ("policy is data"): typed TOML profiles per protocol edition and pure rule functions."""
 
 from bihuan.protocol._code_rules import code_colour, loop_target_hours
+from bihuan.protocol._command_models import CommandRules, TaskForceLink, TaskForceTemplate
 from bihuan.protocol._loader import DEFAULT_PROFILE, ProfileError, available_profiles, load_profile
 from bihuan.protocol._profile import ProfileAbout, ProtocolProfile
 from bihuan.protocol._quarantine_models import (
@@ -95,6 +96,7 @@ __all__ = [
     "ClusterRule",
     "CodeColour",
     "CodeRules",
+    "CommandRules",
     "CompanionRule",
     "ContactCategory",
     "ContactSetting",
@@ -125,6 +127,8 @@ __all__ = [
     "SecondaryReleaseCondition",
     "SiteRules",
     "StepDownCheck",
+    "TaskForceLink",
+    "TaskForceTemplate",
     "TestOutcome",
     "TracingRules",
     "TransferCategory",

@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from pydantic import PositiveFloat, StringConstraints, model_validator
 
 from bihuan.protocol._base import ProfileModel, ProfileValueError
+from bihuan.protocol._command_models import CommandRules
 from bihuan.protocol._quarantine_models import HomeMonitoringRules, QuarantineRule, SiteRules
 from bihuan.protocol._screening_models import ScreeningRules
 from bihuan.protocol._tracing_models import TracingRules
@@ -42,6 +43,7 @@ class ProtocolProfile(ProfileModel):
     zones: ZoneRules
     codes: CodeRules
     loop_targets: dict[LoopStage, PositiveFloat]  # hours
+    command: CommandRules = CommandRules()  # the 平转战 template; a profile may set its own [command]
 
     @property
     def name(self) -> str:
