@@ -224,3 +224,46 @@ def test_a_contact_found_positive_in_quarantine_waits_on_confirmation_then_on_th
     assert confirmed.overdue  # 3 h since confirmed, target 2 h
     late = {d.stage for d in confirmed.delays if d.overdue}
     assert late == {LoopStage.CONFIRMED_TO_TRANSFERRED}  # the investigation has 4 h and 24 h
+
+
+def test_a_hospitalised_case_whose_investigation_found_nobody_is_closed_with_its_tracing_still_overdue() -> None:
+    events = [
+        ev(K.CASE_CONFIRMED, 0, ("case", 1)),
+        ev(K.INVESTIGATION_OPENED, 0, ("investigation", 1)),
+        ev(K.HOSPITALISED, 3, ("case", 1)),
+    ]
+
+    t = timeline(events, EIGHTH, at(30))
+
+    assert t.closed and (t.end, t.ended_at) == (Stage.HOSPITAL, at(3))
+    running = {d.stage: (d.started_at, d.overdue) for d in t.delays if d.pending}
+    assert running == {
+        LoopStage.FIRST_TRACING_FINDINGS: (at(0), True),  # 4 h
+        LoopStage.COUNTY_CASE_INVESTIGATION: (at(0), True),  # 24 h
+    }
+    assert delays(t)[LoopStage.CONFIRMED_TO_TRANSFERRED] == (3.0, False)
+
+
+def test_a_pool_cleared_by_its_re_test_and_found_positive_later_is_timed_from_the_later_positive() -> None:
+    events = [
+        ev(K.SAMPLED, 0, ("tube", 7)),
+        ev(K.POOL_POSITIVE, 10, ("tube", 7), refs={"retest": 1}),
+        ev(K.TEST_RESULTED, 14, ("tube", 8), refs={"retest": 1}, payload={"result": "negative"}),
+        ev(K.SAMPLED, 100, ("tube", 20)),
+        ev(K.TEST_RESULTED, 110, ("tube", 20), payload={"result": "positive"}),
+        ev(K.CASE_CONFIRMED, 111, ("case", 1)),
+    ]
+
+    t = timeline(events, EIGHTH, at(112))
+
+    measured = delays(t)
+    assert measured[LoopStage.RESULT_TO_CONFIRMED] == (1.0, True)
+    assert measured[LoopStage.REPORT_AFTER_DIAGNOSIS] == (1.0, True)
+    assert LoopStage.POOL_POSITIVE_TO_CONTROLLED not in measured  # cleared before anyone controlled it
+
+
+def test_a_person_whose_only_event_is_hospitalised_is_in_the_loop_and_closed_at_the_hospital() -> None:
+    t = timeline([ev(K.HOSPITALISED, 5, ("case", 1))], EIGHTH, at(6))
+
+    assert t.in_loop and t.closed
+    assert (t.end, t.ended_at) == (Stage.HOSPITAL, at(5))

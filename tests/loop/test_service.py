@@ -14,9 +14,10 @@ from tests.screening.campaign_factories import cheap_argon2  # noqa: F401
 from tests.tracing.factories import confirm_case
 from tests.transfer.factories import PROFILE, TransferWorld, identify_contacts, make_household
 
-from bihuan.core.choices import Role
+from bihuan.core.choices import EventKind, Role
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
+from bihuan.core.events import record
 from bihuan.isolation.service import home, release
 from bihuan.loop import service
 from bihuan.loop.choices import Link, Stage
@@ -148,6 +149,28 @@ def test_everyone_who_entered_the_loop_is_closed_or_listed_open(
     with context(database, clock) as ctx:
         late = service.open_loops(ctx, PROFILE, clock.now(), page=PAGE, overdue=True)
     assert [o.person_id for o in late.data] == [case_person]
+
+
+def test_a_hospitalised_case_is_closed_yet_its_late_investigation_counts_as_pending(
+    database: Database, clock: SimulatedClock
+) -> None:
+    world, _ = world_with_floor(database, clock)
+    case_person = make_household(database, clock, world.district.building_a, 1)[0]
+    confirmed = clock.now()
+    confirm_case(database, clock, case_person, world.district.building_a)
+    clock.advance(timedelta(hours=3))
+    with context(database, clock) as ctx:
+        record(ctx, EventKind.HOSPITALISED, person_id=case_person, jurisdiction_id=world.district.building_a)
+    clock.advance(timedelta(hours=27))  # the investigation has found nobody
+
+    with context(database, clock) as ctx:
+        loops = service.open_loops(ctx, PROFILE, clock.now(), page=PAGE)
+        window = service.stage_delays(ctx, PROFILE, confirmed, clock.now() + HALF_HOUR)
+
+    assert (loops.entered, loops.closed, loops.open, loops.data) == (1, 1, 0, [])
+    by_stage = {s.stage: (s.pending, s.pending_overdue) for s in window.stages}
+    assert by_stage[LoopStage.FIRST_TRACING_FINDINGS] == (1, 1)
+    assert by_stage[LoopStage.COUNTY_CASE_INVESTIGATION] == (1, 1)
 
 
 pytestmark = pytest.mark.usefixtures("cheap_argon2")

@@ -65,7 +65,7 @@ ENTRY_KINDS: frozenset[EventKind] = frozenset(
 )
 # Reaching one of these is entering the loop (the stage-side of ENTRY_KINDS).
 ENTRY_STAGES: frozenset[Stage] = frozenset(
-    {S.POOL_POSITIVE, S.CONTROLLED, S.DIAGNOSED, S.CONFIRMED, S.IDENTIFIED, S.QUEUED, S.ISOLATED}
+    {S.POOL_POSITIVE, S.CONTROLLED, S.DIAGNOSED, S.CONFIRMED, S.IDENTIFIED, S.QUEUED, S.ISOLATED, S.HOSPITAL}
 )
 
 
@@ -74,27 +74,32 @@ class Bounds:
     """A timed stage runs from the first of `start` to the first of `end` reached at or after it.
 
     `settled_by` stops the clock without a measurement (a pool cleared by its re-test is never
-    confirmed); an end reached only before the start means the stage does not apply (queued by hand
-    before tracing found the person).
+    confirmed); a later start opens a new episode on its own clock. An end reached only before the
+    start means the stage does not apply (queued by hand before tracing found the person).
+    `outlives_loop`: the team's work on the case (the investigation), which keeps running — and can
+    be late — whatever becomes of the person's own loop (in hospital, died).
     """
 
     start: tuple[Stage, ...]
     end: tuple[Stage, ...]
     link: Link
     settled_by: tuple[Stage, ...] = ()
+    outlives_loop: bool = False
 
 
 # The profile's timed stages, each between two stages of the person's own loop (FIRST_FINDINGS is the
 # first contact_identified of the case's investigation, on the contacts' events).
 BOUNDS: dict[LoopStage, Bounds] = {
     LoopStage.SAMPLE_TO_RESULT: Bounds((S.SAMPLED,), (S.POOL_POSITIVE, S.DIAGNOSED), Link.TESTING),
-    LoopStage.POOL_POSITIVE_TO_CONTROLLED: Bounds((S.POOL_POSITIVE,), (S.CONTROLLED,), Link.TESTING),
+    LoopStage.POOL_POSITIVE_TO_CONTROLLED: Bounds((S.POOL_POSITIVE,), (S.CONTROLLED,), Link.TESTING, (S.CLEARED,)),
     LoopStage.RESULT_TO_CONFIRMED: Bounds((S.POOL_POSITIVE, S.DIAGNOSED), (S.CONFIRMED,), Link.TESTING, (S.CLEARED,)),
     LoopStage.REPORT_AFTER_DIAGNOSIS: Bounds((S.DIAGNOSED,), (S.CONFIRMED,), Link.TESTING, (S.CLEARED,)),
     LoopStage.FIRST_TRACING_FINDINGS: Bounds(
-        (S.CONFIRMED,), (S.FIRST_FINDINGS,), Link.TRACING, (S.INVESTIGATION_CLOSED,)
+        (S.CONFIRMED,), (S.FIRST_FINDINGS,), Link.TRACING, (S.INVESTIGATION_CLOSED,), outlives_loop=True
     ),
-    LoopStage.COUNTY_CASE_INVESTIGATION: Bounds((S.CONFIRMED,), (S.INVESTIGATION_CLOSED,), Link.TRACING),
+    LoopStage.COUNTY_CASE_INVESTIGATION: Bounds(
+        (S.CONFIRMED,), (S.INVESTIGATION_CLOSED,), Link.TRACING, outlives_loop=True
+    ),
     LoopStage.CONTACTS_UNDER_CONTROL: Bounds((S.IDENTIFIED,), (S.ISOLATED,), Link.TRACING, (S.LEFT_QUEUE,)),
     LoopStage.CONFIRMED_TO_TRANSFERRED: Bounds((S.CONFIRMED,), (S.HOSPITAL,), Link.TRANSFER),
     LoopStage.IDENTIFIED_TO_QUEUED: Bounds((S.IDENTIFIED,), (S.QUEUED,), Link.TRANSFER),
@@ -315,21 +320,35 @@ def _times(steps: Sequence[Step], first_findings: datetime | None) -> dict[Stage
     return times
 
 
+def _all(stages: Sequence[Stage], times: Mapping[Stage, list[datetime]]) -> list[datetime]:
+    return sorted(t for s in stages for t in times.get(s, ()))
+
+
+def _episode(bounds: Bounds, times: Mapping[Stage, list[datetime]]) -> tuple[datetime | None, datetime | None]:
+    """(started, ended) of the stage's last unsettled episode: a settlement before the end restarts the
+    clock at the next start after it; (None, None) when nothing runs (never started, or settled)."""
+    starts, ends, settles = _all(bounds.start, times), _all(bounds.end, times), _all(bounds.settled_by, times)
+    started = starts[0] if starts else None
+    while started is not None:
+        ended = next((t for t in ends if t >= started), None)
+        settled = next((t for t in settles if t >= started), None)
+        if settled is None or (ended is not None and ended <= settled):
+            return started, ended
+        started = next((t for t in starts if t > settled), None)
+    return None, None
+
+
 def _delay(
     stage: LoopStage, bounds: Bounds, times: Mapping[Stage, list[datetime]], target: float, now: datetime, open_: bool
 ) -> Delay | None:
-    starts = [times[s][0] for s in bounds.start if s in times]
-    if not starts:
+    started, ended = _episode(bounds, times)
+    if started is None:
         return None
-    started = min(starts)
-    ends = [t for s in bounds.end for t in times.get(s, ()) if t >= started]
-    if ends:
-        ended = min(ends)
+    if ended is not None:
         return Delay(stage, bounds.link, started, ended, _hours(started, ended), target, False, False)
     if any(s in times for s in bounds.end):
         return None  # reached before the stage began: it does not apply
-    settled = any(t >= started for s in bounds.settled_by for t in times.get(s, ()))
-    if settled or not open_:
+    if not (open_ or bounds.outlives_loop):
         return None
     return Delay(stage, bounds.link, started, None, None, target, True, _hours(started, now) > target)
 

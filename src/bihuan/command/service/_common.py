@@ -12,7 +12,8 @@ from bihuan.command.models import Incident, Task, TaskForce, TaskForceMember
 from bihuan.command.schemas import IncidentPublic, TaskForcePublic, TaskPublic
 from bihuan.core.context import Ctx
 from bihuan.core.errors import NotFound
-from bihuan.people.service import in_scope, jurisdiction_path_and_name
+from bihuan.people.models import Jurisdiction
+from bihuan.people.service import in_scope
 
 OPEN_TASK_STATUSES = tuple(s.value for s in TaskStatus if s not in FINAL_TASK_STATUSES)
 
@@ -56,7 +57,7 @@ def task_forces_of(ctx: Ctx, incident_ids: list[int]) -> dict[int, list[TaskForc
 
 
 def incidents_public(ctx: Ctx, incidents: list[Incident]) -> list[IncidentPublic]:
-    """Incidents with their task forces and open-task counts, in three queries plus names."""
+    """Incidents with their task forces, open-task counts and place names, in four queries."""
     ids = [i.id for i in incidents]
     forces = task_forces_of(ctx, ids)
     counted = ctx.session.execute(
@@ -65,12 +66,13 @@ def incidents_public(ctx: Ctx, incidents: list[Incident]) -> list[IncidentPublic
         .group_by(Task.incident_id)
     )
     open_counts: dict[int, int] = {incident_id: count for incident_id, count in counted}
+    places = jurisdiction_names(ctx, {i.jurisdiction_id for i in incidents})
     return [
         IncidentPublic(
             id=i.id,
             name=i.name,
             jurisdiction_id=i.jurisdiction_id,
-            jurisdiction_name=jurisdiction_path_and_name(ctx, i.jurisdiction_id)[1],
+            jurisdiction_name=places[i.jurisdiction_id],
             level=i.level,
             reason=i.reason,
             status=IncidentStatus(i.status),
@@ -84,6 +86,16 @@ def incidents_public(ctx: Ctx, incidents: list[Incident]) -> list[IncidentPublic
         )
         for i in incidents
     ]
+
+
+def jurisdiction_names(ctx: Ctx, ids: set[int]) -> dict[int, str]:
+    rows = ctx.session.execute(select(Jurisdiction.id, Jurisdiction.name).where(Jurisdiction.id.in_(ids)))
+    return {jurisdiction_id: name for jurisdiction_id, name in rows}
+
+
+def jurisdiction_paths(ctx: Ctx, ids: set[int]) -> dict[int, str]:
+    rows = ctx.session.execute(select(Jurisdiction.id, Jurisdiction.path).where(Jurisdiction.id.in_(ids)))
+    return {jurisdiction_id: path for jurisdiction_id, path in rows}
 
 
 def task_public(task: Task, force: TaskForce, now: datetime) -> TaskPublic:

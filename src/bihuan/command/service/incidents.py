@@ -86,6 +86,8 @@ def deactivate_incident(ctx: Ctx, profile: ProtocolProfile, incident_id: int, re
     are kept and listed. Standing down an incident already stood down changes nothing."""
     require(ctx.actor, Permission.MANAGE_INCIDENTS)
     incident = get_incident(ctx, incident_id)
+    serialise(ctx.session, f"incident:{incident.jurisdiction_id}")  # the key activation takes
+    ctx.session.refresh(incident)
     if incident.status == IncidentStatus.ACTIVE:
         _close(ctx, profile, incident, reason)
     open_tasks = _open_tasks(ctx, incident.id)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bihuan.command.choices import IncidentStatus, LoopTaskKind, TaskForceLink, TaskSource, TaskStatus
 from bihuan.command.models import Incident, Task, TaskForce
+from bihuan.command.service._common import jurisdiction_paths
 from bihuan.command.service.tasks import created_event
 from bihuan.core.context import Ctx
 from bihuan.core.db import serialise
 from bihuan.core.events import record_many
-from bihuan.people.service import jurisdiction_path
 from bihuan.protocol import ProtocolProfile
 
 
@@ -44,14 +44,13 @@ def raise_loop_tasks(ctx: Ctx, profile: ProtocolProfile, signals: list[LoopSigna
     if not incidents or not signals:
         return []
     known = set(ctx.session.scalars(select(Task.source_key).where(Task.source_key.in_([s.key for s in signals]))))
-    paths: dict[int, str] = {}
+    paths = jurisdiction_paths(ctx, {s.jurisdiction_id for s in signals if s.jurisdiction_id is not None})
+    forces = _forces_of(ctx, incidents)
     made: list[tuple[Task, TaskForce]] = []
     for signal in signals:
-        if signal.key in known or signal.jurisdiction_id is None:
+        if signal.key in known or signal.jurisdiction_id not in paths:
             continue
-        if signal.jurisdiction_id not in paths:
-            paths[signal.jurisdiction_id] = jurisdiction_path(ctx, signal.jurisdiction_id)
-        force = _force_for(ctx, incidents, paths[signal.jurisdiction_id], signal.link)
+        force = _force_for(incidents, forces, paths[signal.jurisdiction_id], signal.link)
         if force is None:
             continue
         known.add(signal.key)
@@ -69,17 +68,25 @@ class _Active:
 
 def _active_incidents(ctx: Ctx) -> list[_Active]:
     """Active incidents, the deepest jurisdiction first (a county's before its city's)."""
-    rows = ctx.session.scalars(select(Incident).where(Incident.status == IncidentStatus.ACTIVE.value))
-    active = [_Active(i, jurisdiction_path(ctx, i.jurisdiction_id)) for i in rows]
+    rows = list(ctx.session.scalars(select(Incident).where(Incident.status == IncidentStatus.ACTIVE.value)))
+    paths = jurisdiction_paths(ctx, {i.jurisdiction_id for i in rows})
+    active = [_Active(i, paths[i.jurisdiction_id]) for i in rows]
     return sorted(active, key=lambda a: len(a.path), reverse=True)
 
 
-def _force_for(ctx: Ctx, incidents: list[_Active], path: str, link: TaskForceLink) -> TaskForce | None:
+def _forces_of(ctx: Ctx, incidents: list[_Active]) -> dict[tuple[int, str], TaskForce]:
+    """The active incidents' task forces by incident and link, in one query."""
+    stmt = select(TaskForce).where(TaskForce.incident_id.in_([a.incident.id for a in incidents]))
+    return {(f.incident_id, f.link): f for f in ctx.session.scalars(stmt)}
+
+
+def _force_for(
+    incidents: list[_Active], forces: dict[tuple[int, str], TaskForce], path: str, link: TaskForceLink
+) -> TaskForce | None:
     covering = next((a.incident for a in incidents if path.startswith(a.path)), None)
     if covering is None:
         return None
-    stmt = select(TaskForce).where(TaskForce.incident_id == covering.id, TaskForce.link == link.value)
-    return ctx.session.scalar(stmt)
+    return forces.get((covering.id, link.value))
 
 
 def _task(ctx: Ctx, profile: ProtocolProfile, signal: LoopSignal, force: TaskForce, incidents: list[_Active]) -> Task:

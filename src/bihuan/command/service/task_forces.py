@@ -14,6 +14,7 @@ from bihuan.core.context import Ctx
 from bihuan.core.errors import Conflict, FieldError, NotFound
 from bihuan.core.events import record
 from bihuan.core.permissions import Permission, require
+from bihuan.people.service import jurisdiction_path, jurisdiction_path_and_name
 
 
 def task_force(ctx: Ctx, incident_id: int, link: str, field: str = "task_force") -> TaskForce:
@@ -34,6 +35,7 @@ def add_member(ctx: Ctx, incident_id: int, link: str, data: MemberIn) -> TaskFor
     user = ctx.session.get(User, data.user_id)
     if user is None or not user.active:
         raise FieldError("user_id", f"user {data.user_id} does not exist or is inactive")
+    _check_sees(ctx, user, force.incident_id)
     known = ctx.session.scalar(
         select(TaskForceMember.id).where(TaskForceMember.task_force_id == force.id, TaskForceMember.user_id == user.id)
     )
@@ -62,6 +64,16 @@ def remove_member(ctx: Ctx, incident_id: int, link: str, user_id: int) -> TaskFo
     ctx.session.flush()
     _record(ctx, EventKind.TASK_FORCE_MEMBER_REMOVED, force, user_id, lead=False)
     return _public(ctx, force)
+
+
+def _check_sees(ctx: Ctx, user: User, incident_id: int) -> None:
+    """A member must be able to see the incident: their jurisdiction holds the incident's (or they see all)."""
+    if user.jurisdiction_id is None:
+        return
+    user_path = jurisdiction_path(ctx, user.jurisdiction_id)
+    incident_path, place = jurisdiction_path_and_name(ctx, get_incident(ctx, incident_id).jurisdiction_id)
+    if not incident_path.startswith(user_path):
+        raise FieldError("user_id", f"user {user.id} works outside {place}: they could not see this incident")
 
 
 def is_member(ctx: Ctx, task_force_id: int, user_id: int | None) -> bool:

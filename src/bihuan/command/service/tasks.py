@@ -9,22 +9,24 @@ from typing import Any
 from sqlalchemy import select
 
 from bihuan.command.choices import FINAL_TASK_STATUSES, IncidentStatus, TaskSource, TaskStatus
-from bihuan.command.models import Task, TaskForce
+from bihuan.command.models import Incident, Task, TaskForce
 from bihuan.command.schemas import TaskCreate, TaskPublic, TaskUpdate
 from bihuan.command.service._common import OPEN_TASK_STATUSES, get_incident, task_public
 from bihuan.command.service.task_forces import is_member, task_force
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
-from bihuan.core.db import count_rows
+from bihuan.core.db import count_rows, serialise
 from bihuan.core.errors import Conflict, FieldError, Forbidden, NotFound
 from bihuan.core.events import make_event, record, record_many
 from bihuan.core.permissions import Permission, can, require
+from bihuan.people.models import Jurisdiction, Person
 from bihuan.people.schemas import Page
-from bihuan.people.service import get_person, in_scope
+from bihuan.people.service import get_person, in_scope, jurisdiction_path_and_name
 
 
 def create_task(ctx: Ctx, data: TaskCreate) -> TaskPublic:
-    """A task by hand for one task force of an active incident; the due time is required and to come."""
+    """A task by hand for one task force of an active incident; the due time is required and to come.
+    The same request sent again returns the open task it made (creation is serialised per incident)."""
     require(ctx.actor, Permission.MANAGE_TASKS)
     incident = get_incident(ctx, data.incident_id)
     if incident.status != IncidentStatus.ACTIVE:
@@ -32,11 +34,12 @@ def create_task(ctx: Ctx, data: TaskCreate) -> TaskPublic:
     force = task_force(ctx, incident.id, data.task_force)
     due_at = _due(ctx, data.due_at)
     if data.person_id is not None:
-        try:
-            get_person(ctx, data.person_id)
-        except NotFound:
-            raise FieldError("person_id", f"person {data.person_id} not found in your jurisdiction") from None
+        _check_person(ctx, data.person_id, incident)
+    serialise(ctx.session, f"tasks:{incident.id}")
     now = ctx.clock.now()
+    same = _same_open_task(ctx, force, data, due_at)
+    if same is not None:
+        return task_public(same, force, now)
     task = Task(
         incident_id=incident.id,
         task_force_id=force.id,
@@ -55,6 +58,34 @@ def create_task(ctx: Ctx, data: TaskCreate) -> TaskPublic:
     ctx.session.flush()
     record_many(ctx, [created_event(ctx, task, force)])
     return task_public(task, force, now)
+
+
+def _check_person(ctx: Ctx, person_id: int, incident: Incident) -> None:
+    """The person must be visible to the actor and live within the incident's jurisdiction subtree."""
+    try:
+        get_person(ctx, person_id)
+    except NotFound:
+        raise FieldError("person_id", f"person {person_id} not found in your jurisdiction") from None
+    stmt = select(Jurisdiction.path).join(Person, Person.jurisdiction_id == Jurisdiction.id)
+    stmt = stmt.where(Person.id == person_id)
+    path = ctx.session.scalar(stmt) or ""
+    incident_path, incident_place = jurisdiction_path_and_name(ctx, incident.jurisdiction_id)
+    if not path.startswith(incident_path):
+        raise FieldError("person_id", f"person {person_id} lives outside {incident_place}, the incident's jurisdiction")
+
+
+def _same_open_task(ctx: Ctx, force: TaskForce, data: TaskCreate, due_at: datetime) -> Task | None:
+    """An open manual task made by the same request (incident, task force, title, person, due time)."""
+    stmt = select(Task).where(
+        Task.incident_id == force.incident_id,
+        Task.task_force_id == force.id,
+        Task.source == TaskSource.MANUAL.value,
+        Task.status.in_(OPEN_TASK_STATUSES),
+        Task.title == data.title,
+        Task.person_id == data.person_id,
+        Task.due_at == due_at,
+    )
+    return ctx.session.scalars(stmt.order_by(Task.id).limit(1)).first()
 
 
 def _due(ctx: Ctx, due_at: datetime | None) -> datetime:
@@ -94,8 +125,10 @@ _MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
 
 def update_task(ctx: Ctx, task_id: int, data: TaskUpdate) -> TaskPublic:
     """Move a task's status or its due time; commanders may update any task, a task force's members
-    their own force's. A done or cancelled task is final; sending its current state again is harmless."""
-    task, force = _get_task(ctx, task_id)
+    their own force's. A done or cancelled task is final; sending its current state again is harmless.
+    The task is read under a lock, so two updates at once see each other's move."""
+    serialise(ctx.session, f"task:{task_id}")
+    task, force = _get_task(ctx, task_id, fresh=True)
     if not can(ctx.actor, Permission.MANAGE_TASKS) and not is_member(ctx, force.id, ctx.actor.user_id):
         raise Forbidden(f"only commanders and members of {force.name} may update task {task_id}")
     current = TaskStatus(task.status)
@@ -131,8 +164,10 @@ def _apply(ctx: Ctx, task: Task, force: TaskForce, status: TaskStatus, due_at: d
     )
 
 
-def _get_task(ctx: Ctx, task_id: int) -> tuple[Task, TaskForce]:
+def _get_task(ctx: Ctx, task_id: int, *, fresh: bool = False) -> tuple[Task, TaskForce]:
     stmt = select(Task, TaskForce).join(TaskForce, TaskForce.id == Task.task_force_id).where(Task.id == task_id)
+    if fresh:  # after the lock: read the row as committed now, not as this session last saw it
+        stmt = stmt.with_for_update(of=Task).execution_options(populate_existing=True)
     row = ctx.session.execute(in_scope(ctx, stmt, Task.jurisdiction_id)).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
