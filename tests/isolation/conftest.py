@@ -1,5 +1,5 @@
 """Fixtures of isolation tests shared across modules."""
 
-from tests.isolation.release_factories import at_site
+from tests.isolation.release_factories import at_site, released
 
-__all__ = ["at_site"]
+__all__ = ["at_site", "released"]

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import count
 
 import pytest
 from sqlalchemy import select
 from tests.factories import context
 from tests.isolation.factories import StayRef, deliver, give_plans, stays_at, world_with_floor
-from tests.transfer.factories import TransferWorld, make_household
+from tests.transfer.factories import PROFILE, TransferWorld, make_household
 
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.context import Ctx
 from bihuan.core.db import Database
 from bihuan.isolation.choices import SiteTestStatus
 from bihuan.isolation.models import SiteTest, SiteTestSample
+from bihuan.isolation.service import release
 from bihuan.protocol import TransferCategory
 from bihuan.screening.choices import TubeKind
 from bihuan.screening.models import Tube
@@ -79,3 +80,14 @@ def _resulted(ctx: Ctx, test: SiteTest, tubes: list[tuple[str, str]]) -> None:
         )
     test.status = SiteTestStatus.RESULTED.value
     test.result = "positive" if any(r == "positive" for r, _ in tubes) else "negative"
+
+
+@pytest.fixture
+def released(database: Database, clock: SimulatedClock, at_site: tuple[TransferWorld, list[StayRef]]) -> StayRef:
+    """The first of the site's people released on their last central day; the clock on their first home day."""
+    world, [first, *_] = at_site
+    release_test_resulted(database, clock, first.stay_id, [("negative", "A"), ("negative", "B")])
+    with context(database, clock) as ctx:
+        assert release.release(ctx, PROFILE, world.near_site, [first.stay_id], LAST_DAY).released
+    clock.set(datetime(2021, 12, 23, 2, 0, tzinfo=UTC))  # 10:00 in Shaoxing
+    return first

@@ -9,30 +9,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.factories import context, login, make_user
 from tests.isolation.factories import StayRef
-from tests.isolation.release_factories import LAST_DAY, release_test_resulted
+from tests.isolation.release_factories import release_test_resulted
 from tests.screening.campaign_factories import cheap_argon2  # noqa: F401
-from tests.transfer.factories import PROFILE, TransferWorld
+from tests.transfer.factories import TransferWorld
 
 from bihuan.core.choices import Role
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
 from bihuan.core.events import Event
 from bihuan.isolation.models import HomeMonitoring, HomeTask
-from bihuan.isolation.service import home, release
+from bihuan.isolation.service import home
 
 pytestmark = pytest.mark.usefixtures("cheap_argon2")
 FIRST_HOME_DAY = date(2021, 12, 23)
-
-
-@pytest.fixture
-def released(database: Database, clock: SimulatedClock, at_site: tuple[TransferWorld, list[StayRef]]) -> StayRef:
-    """The first of the site's people released on their last central day; the clock on their first home day."""
-    world, [first, *_] = at_site
-    release_test_resulted(database, clock, first.stay_id, [("negative", "A"), ("negative", "B")])
-    with context(database, clock) as ctx:
-        assert release.release(ctx, PROFILE, world.near_site, [first.stay_id], LAST_DAY).released
-    clock.set(datetime(2021, 12, 23, 2, 0, tzinfo=UTC))  # 10:00 in Shaoxing
-    return first
 
 
 def _worker(client: TestClient, database: Database, clock: SimulatedClock, jurisdiction: int) -> dict[str, str]:

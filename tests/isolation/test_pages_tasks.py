@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.factories import context, login, make_user
+from tests.factories import login, make_user
 from tests.isolation.factories import CLOSE, StayRef, deliver, give_plans, room_labels, stays_at, world_with_floor
-from tests.isolation.release_factories import LAST_DAY, release_test_resulted
+from tests.isolation.release_factories import LAST_DAY
 from tests.isolation.test_pages import english, section
 from tests.screening.campaign_factories import cheap_argon2  # noqa: F401
 from tests.tracing.factories import confirm_case
@@ -21,7 +21,6 @@ from bihuan.core.choices import Role
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
 from bihuan.isolation.models import CrossInfection, HomeTask, IsolationStay, SiteTest, SiteTestSample
-from bihuan.isolation.service import release
 from bihuan.people.models import Person
 
 pytestmark = pytest.mark.usefixtures("cheap_argon2")
@@ -161,17 +160,6 @@ def test_an_open_investigation_shows_on_the_board_its_neighbours_in_detail_and_c
         assert session.scalar(select(CrossInfection.note)) == "邻室复核阴性"
     board = section(client.get(f"/isolation/sites/{world.near_site}", headers=manager).text, "investigations")
     assert "data-investigation=" not in board
-
-
-@pytest.fixture
-def released(database: Database, clock: SimulatedClock, at_site: tuple[TransferWorld, list[StayRef]]) -> StayRef:
-    """The first of the site's people released on their last central day; the clock on their first home day."""
-    world, [first, *_] = at_site
-    release_test_resulted(database, clock, first.stay_id, [("negative", "A"), ("negative", "B")])
-    with context(database, clock) as ctx:
-        assert release.release(ctx, PROFILE, world.near_site, [first.stay_id], LAST_DAY).released
-    clock.set(datetime(2021, 12, 23, 2, 0, tzinfo=UTC))  # 10:00 in Shaoxing
-    return first
 
 
 def _task_status(database: Database, task_id: int) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
 
@@ -78,6 +79,12 @@ def stage_delays(
     return service.stage_delays(ctx, profile, start, end, jurisdiction_id)
 
 
+def _days(ctx: UserCtx, zone: ZoneInfo, since: date | None, until: date | None) -> tuple[date, date]:
+    """The local days asked for: `until` defaults to today, `since` to `until`."""
+    last = until or ctx.clock.now().astimezone(zone).date()
+    return since or last, last
+
+
 @router.get("/funnel")
 def funnel(
     ctx: UserCtx,
@@ -90,8 +97,8 @@ def funnel(
 ) -> FunnelPublic:
     """People reaching each stage per local day from `since` to `until` (both included; default today), with
     the running totals (entered = closed + open)."""
-    last = until or ctx.clock.now().astimezone(zone).date()
-    return metrics.funnel(ctx, profile, since or last, last, zone, jurisdiction_id=jurisdiction_id, by=by)
+    first, last = _days(ctx, zone, since, until)
+    return metrics.funnel(ctx, profile, first, last, zone, jurisdiction_id=jurisdiction_id, by=by)
 
 
 @router.get("/found-in-quarantine")
@@ -105,5 +112,5 @@ def found_in_quarantine(
 ) -> FoundInQuarantinePublic:
     """Cases confirmed per local day from `since` to `until` (both included; default today): found already
     in quarantine (central site, in-place control) or in the community."""
-    last = until or ctx.clock.now().astimezone(zone).date()
-    return metrics.found_in_quarantine(ctx, profile, since or last, last, zone, jurisdiction_id=jurisdiction_id)
+    first, last = _days(ctx, zone, since, until)
+    return metrics.found_in_quarantine(ctx, profile, first, last, zone, jurisdiction_id=jurisdiction_id)
