@@ -17,6 +17,7 @@ from bihuan.isolation.models import (
     SiteRoom,
     TemperatureReading,
 )
+from bihuan.loop.models import LoopCount, LoopDelay, LoopProjectionState, LoopReached, LoopStanding
 from bihuan.people.models import Address, Household, Jurisdiction, Person, Venue
 from bihuan.screening.models import (
     Campaign,
@@ -57,6 +58,11 @@ __all__ = [
     "Jurisdiction",
     "KeyPopulationMember",
     "LabResult",
+    "LoopCount",
+    "LoopDelay",
+    "LoopProjectionState",
+    "LoopReached",
+    "LoopStanding",
     "Person",
     "Retest",
     "Sample",

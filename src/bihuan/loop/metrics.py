@@ -1,29 +1,36 @@
 """Loop metrics by day and jurisdiction (量化闭环指标): the funnel, and where new cases were found.
 
-Both read the engine's timelines (``service.timelines``, a few queries for any number of people) as the
-log stood at the end of the period, and count by the local day of the app's zone. Permission:
-``READ_TRACING``, as every loop read.
+Both count by the local day of the app's zone. When the period ends after the log's latest loop event they
+read the read model (``loop.projection``): the funnel adds up the hourly counts of the subtree, where new
+cases were found is one row per case; for an earlier end they replay the engine's timelines as the log
+stood then. Permission: ``READ_TRACING``, as every loop read.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
-from typing import Literal
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, case, func, literal, literal_column, select, true
 
 from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
 from bihuan.core.errors import FieldError
 from bihuan.core.events import Event
 from bihuan.core.permissions import Permission, require
+from bihuan.loop import projection
 from bihuan.loop.choices import FoundWhere, Stage
-from bihuan.loop.engine import ENTRY_STAGES, LoopRules, Step, Timeline
+from bihuan.loop.derived import entered_at, found_where
+from bihuan.loop.engine import LoopRules
+from bihuan.loop.models import LoopCount, LoopReached, LoopStanding
+from bihuan.loop.projection import CLOSED, ENTERED
+from bihuan.loop.reading import in_loop_ids, scoped, scoped_people, subtree_path, timelines
 from bihuan.loop.schemas import FoundDayPublic, FoundInQuarantinePublic, FunnelDayPublic, FunnelPublic
-from bihuan.loop.service import in_loop_ids, scoped_people, subtree_path, timelines
+from bihuan.people.models import Jurisdiction
 from bihuan.protocol import ProtocolProfile
 
 S = Stage
@@ -45,8 +52,6 @@ FUNNEL: tuple[Stage, ...] = (
     S.RELEASED,
     S.HOME_ENDED,
 )
-_DETECTING = frozenset({S.SAMPLED, S.POOL_POSITIVE, S.DIAGNOSED, S.CONFIRMED})
-_LEAVES_SITE = frozenset({S.HOSPITAL, S.RELEASED, S.LEFT_QUEUE, S.MOVED_OUT, S.DIED})
 
 
 # -- pure counting -----------------------------------------------------------------------------------
@@ -71,11 +76,6 @@ def _buckets(since: date, until: date, by: By) -> list[date]:
     return [first + timedelta(days=n) for n in range(0, (until - first).days + 1, step)]
 
 
-def entered_at(t: Timeline) -> datetime | None:
-    """When the person entered the loop: the first entry stage they reached."""
-    return min((r.first_at for r in t.reached if r.stage in ENTRY_STAGES), default=None)
-
-
 def _cumulative(per_bucket: Mapping[date, int], before: int, buckets: Iterable[date]) -> dict[date, int]:
     running, out = before, {}
     for bucket in buckets:
@@ -84,45 +84,137 @@ def _cumulative(per_bucket: Mapping[date, int], before: int, buckets: Iterable[d
     return out
 
 
-def _detected_at(steps: Iterable[Step], confirmed: datetime) -> datetime:
-    """The start of the episode that led to the confirmation: its first positive sample (or positive
-    result), after the last time the person was cleared; the confirmation itself when nothing earlier."""
-    start: datetime | None = None
-    for step in steps:
-        at = step.event.occurred_at
-        if at > confirmed:
-            break
-        if S.CLEARED in step.stages:
-            start = None
-        elif start is None and _DETECTING & set(step.stages):
-            start = at
-    return start or confirmed
+# -- counting from the read model, or from the log as it stood ---------------------------------------------
 
 
-def found_where(t: Timeline) -> FoundWhere | None:
-    """Where a case was when its positive was found (None: not a case): in an open central quarantine stay,
-    under in-place control still in force, or in the community. Control that the positive itself brought
-    (a pool's members controlled in place) does not count: only what held before the first positive sample."""
-    confirmed = next((r.first_at for r in t.reached if r.stage is S.CONFIRMED), None)
-    if confirmed is None:
-        return None
-    detected = _detected_at(t.steps, confirmed)
-    at_site = controlled = False
-    for step in t.steps:
-        if step.event.occurred_at >= detected:
-            break
-        stages = set(step.stages)
-        if S.ISOLATED in stages:
-            at_site = S.HOSPITAL not in stages
-        elif stages & _LEAVES_SITE:
-            at_site = False
-        if S.CONTROLLED in stages:
-            controlled = True
-        elif S.CLEARED in stages:
-            controlled = False
-    if at_site:
-        return FoundWhere.CENTRAL_SITE
-    return FoundWhere.CONTROLLED_IN_PLACE if controlled else FoundWhere.COMMUNITY
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """The funnel's counts: per bucket in the window, and how many before it."""
+
+    reached: dict[Stage, tuple[Counter[date], int]]
+    entered: tuple[Counter[date], int]
+    closed: tuple[Counter[date], int]
+    entered_count: int
+    closed_count: int
+
+
+def _bucket_of(column: Any, buckets: list[date], zone: ZoneInfo) -> ColumnElement[int]:
+    """The index of the bucket a time falls in (for times from the window's start): its local day or week."""
+    edges = [datetime.combine(b, time(), tzinfo=zone) for b in buckets[1:]]
+    if not edges:
+        return literal(0)
+    return case(*((column < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
+
+
+def _per_bucket(
+    ctx: Ctx,
+    stmt: Select[Any],
+    column: Any,
+    start: datetime,
+    buckets: list[date],
+    zone: ZoneInfo,
+    weight: Any = None,
+) -> dict[Any, tuple[Counter[date], int]]:
+    """Rows of (key, time) counted (or their `weight` added up) per bucket from `start`, and before it."""
+    bucket = case((column < start, -1), else_=_bucket_of(column, buckets, zone)).label("bucket")
+    inner = stmt.add_columns(bucket, (literal_column("1") if weight is None else weight).label("n"))
+    sub = inner.where(column.is_not(None)).subquery()
+    counts: dict[Any, tuple[Counter[date], int]] = {}
+    for key, at, n in ctx.session.execute(
+        select(sub.c.key, sub.c.bucket, func.sum(sub.c.n)).group_by(sub.c.key, sub.c.bucket)
+    ):
+        per, before = counts.get(key, (Counter(), 0))
+        if at < 0:
+            before += int(n)
+        else:
+            per[buckets[int(at)]] += int(n)
+        counts[key] = (per, before)
+    return counts
+
+
+def _on_the_hour(start: datetime, buckets: list[date], zone: ZoneInfo) -> bool:
+    """Whether every bucket starts on a UTC hour (any zone a whole number of hours from UTC)."""
+    edges = [start, *(datetime.combine(b, time(), tzinfo=zone) for b in buckets[1:])]
+    return all(e.astimezone(UTC).replace(minute=0, second=0, microsecond=0) == e for e in edges)
+
+
+def _root(ctx: Ctx, within: str | None) -> int:
+    """The jurisdiction whose subtree is read (the hourly counts' key; 0 for a user who sees everywhere)."""
+    if within is not None:
+        return int(ctx.session.scalar(select(Jurisdiction.id).where(Jurisdiction.path == within)) or -1)
+    if ctx.actor.jurisdiction_path:
+        return int(ctx.actor.jurisdiction_id or -1)
+    return 0
+
+
+def _counts_from_rows(ctx: Ctx, start: datetime, buckets: list[date], zone: ZoneInfo, within: str | None) -> _Counts:
+    """The funnel from the read model: the hourly counts of the subtree (a row per person and stage when the
+    zone's days do not start on a UTC hour), and its totals from the standings."""
+    keys = [s.value for s in FUNNEL]
+    if _on_the_hour(start, buckets, zone):
+        cells = select(LoopCount.key.label("key")).where(
+            LoopCount.jurisdiction_id == _root(ctx, within), LoopCount.key.in_([*keys, ENTERED, CLOSED])
+        )
+        per_key = _per_bucket(ctx, cells, LoopCount.hour, start, buckets, zone, LoopCount.people)
+    else:
+        per_key = _per_bucket_rows(ctx, start, buckets, zone, within)
+    totals = scoped(
+        ctx,
+        select(func.count(), func.coalesce(func.sum(case((LoopStanding.closed.is_(True), 1), else_=0)), 0)).where(
+            LoopStanding.in_loop.is_(True)
+        ),
+        within,
+        LoopStanding.jurisdiction_id,
+    )
+    entered_count, closed_count = (int(v) for v in ctx.session.execute(totals).one())
+    nothing: tuple[Counter[date], int] = (Counter(), 0)
+    return _Counts(
+        reached={s: per_key.get(s.value, nothing) for s in FUNNEL},
+        entered=per_key.get(ENTERED, nothing),
+        closed=per_key.get(CLOSED, nothing),
+        entered_count=entered_count,
+        closed_count=closed_count,
+    )
+
+
+def _per_bucket_rows(
+    ctx: Ctx, start: datetime, buckets: list[date], zone: ZoneInfo, within: str | None
+) -> dict[Any, tuple[Counter[date], int]]:
+    """Stages reached, entries and closures per bucket, from a row per person and stage."""
+    column = LoopReached.jurisdiction_id
+    reached = select(LoopReached.stage.label("key")).where(LoopReached.stage.in_([s.value for s in FUNNEL]))
+    per_key = _per_bucket(ctx, scoped(ctx, reached, within, column), LoopReached.first_at, start, buckets, zone)
+    for key, at, only_closed in ((ENTERED, LoopStanding.entered_at, False), (CLOSED, LoopStanding.ended_at, True)):
+        people: Select[Any] = select(literal_column(f"'{key}'").label("key")).select_from(LoopStanding)
+        people = people.where(LoopStanding.in_loop.is_(True), LoopStanding.closed.is_(True) if only_closed else true())
+        per_key.update(
+            _per_bucket(ctx, scoped(ctx, people, within, LoopStanding.jurisdiction_id), at, start, buckets, zone)
+        )
+    return per_key
+
+
+def _counts_from_log(
+    ctx: Ctx, profile: ProtocolProfile, start: datetime, end: datetime, zone: ZoneInfo, by: By, within: str | None
+) -> _Counts:
+    ids = in_loop_ids(ctx, until=end, within=within)
+    found = [
+        t for t in timelines(ctx, LoopRules.of(profile), ids, min(end, ctx.clock.now()), end).values() if t.in_loop
+    ]
+
+    def count(times: Iterable[datetime | None]) -> tuple[Counter[date], int]:
+        kept = [at for at in times if at is not None]
+        return Counter(_bucket(at, zone, by) for at in kept if at >= start), sum(1 for at in kept if at < start)
+
+    return _Counts(
+        reached={
+            stage: count(next((r.first_at for r in t.reached if r.stage is stage), None) for t in found)
+            for stage in FUNNEL
+        },
+        entered=count(entered_at(t) for t in found),
+        closed=count(t.ended_at if t.closed else None for t in found),
+        entered_count=len(found),
+        closed_count=sum(1 for t in found if t.closed),
+    )
 
 
 # -- use cases ---------------------------------------------------------------------------------------
@@ -143,24 +235,16 @@ def funnel(
     people of the actor's jurisdiction (and of `jurisdiction_id`'s subtree)."""
     require(ctx.actor, Permission.READ_TRACING)
     start, end = _window(since, until, zone)
-    ids = in_loop_ids(ctx, until=end, within=subtree_path(ctx, jurisdiction_id))
-    found = [
-        t for t in timelines(ctx, LoopRules.of(profile), ids, min(end, ctx.clock.now()), end).values() if t.in_loop
-    ]
+    within = subtree_path(ctx, jurisdiction_id)
     buckets = _buckets(since, until, by)
-
-    def count(times: Iterable[datetime | None]) -> tuple[Counter[date], int]:
-        kept = [at for at in times if at is not None]
-        return Counter(_bucket(at, zone, by) for at in kept if at >= start), sum(1 for at in kept if at < start)
-
-    reached: dict[Stage, tuple[Counter[date], dict[date, int]]] = {}
-    for stage in FUNNEL:
-        per, before = count(next((r.first_at for r in t.reached if r.stage is stage), None) for t in found)
-        reached[stage] = (per, _cumulative(per, before, buckets))
-    entered, entered_before = count(entered_at(t) for t in found)
-    closed, closed_before = count(t.ended_at if t.closed else None for t in found)
-    entered_total = _cumulative(entered, entered_before, buckets)
-    closed_total = _cumulative(closed, closed_before, buckets)
+    if projection.refresh(ctx, profile).covers(end):
+        counts = _counts_from_rows(ctx, start, buckets, zone, within)
+    else:
+        counts = _counts_from_log(ctx, profile, start, end, zone, by, within)
+    reached = {s: (per, _cumulative(per, before, buckets)) for s, (per, before) in counts.reached.items()}
+    entered, closed = counts.entered[0], counts.closed[0]
+    entered_total = _cumulative(entered, counts.entered[1], buckets)
+    closed_total = _cumulative(closed, counts.closed[1], buckets)
     days = [
         FunnelDayPublic(
             day=b,
@@ -174,7 +258,6 @@ def funnel(
         )
         for b in buckets
     ]
-    closed_count = sum(1 for t in found if t.closed)
     return FunnelPublic(
         since=since,
         until=until,
@@ -183,9 +266,9 @@ def funnel(
         stages=list(FUNNEL),
         days=days,
         reached={s: sum(reached[s][0].values()) for s in FUNNEL},
-        entered=len(found),
-        closed=closed_count,
-        open=len(found) - closed_count,
+        entered=counts.entered_count,
+        closed=counts.closed_count,
+        open=counts.entered_count - counts.closed_count,
     )
 
 
@@ -196,6 +279,33 @@ def _confirmed_ids(ctx: Ctx, start: datetime, end: datetime, within: str | None)
         .where(Event.kind == EventKind.CASE_CONFIRMED.value, Event.occurred_at >= start, Event.occurred_at < end)
     )
     return sorted(int(p) for p in ctx.session.scalars(scoped_people(ctx, stmt, within)))
+
+
+def _found_from_rows(ctx: Ctx, start: datetime, end: datetime, within: str | None) -> list[tuple[datetime, FoundWhere]]:
+    """Each case first confirmed in [start, end) and where it was found, from the read model."""
+    stmt = (
+        select(LoopReached.first_at, LoopStanding.found_where)
+        .join(LoopStanding, LoopStanding.person_id == LoopReached.person_id)
+        .where(LoopReached.stage == S.CONFIRMED.value, LoopReached.first_at >= start, LoopReached.first_at < end)
+    )
+    rows = ctx.session.execute(
+        scoped(ctx, stmt, within, LoopReached.jurisdiction_id).where(LoopStanding.found_where.is_not(None))
+    )
+    return [(at, FoundWhere(where)) for at, where in rows if where is not None]
+
+
+def _found_from_log(
+    ctx: Ctx, profile: ProtocolProfile, start: datetime, end: datetime, within: str | None
+) -> list[tuple[datetime, FoundWhere]]:
+    """The same, replayed from the log as it stood at `end` (a past window)."""
+    ids = _confirmed_ids(ctx, start, end, within)
+    found = []
+    for t in timelines(ctx, LoopRules.of(profile), ids, min(end, ctx.clock.now()), end).values():
+        confirmed = next((r.first_at for r in t.reached if r.stage is S.CONFIRMED), None)
+        where = found_where(t)
+        if confirmed is not None and where is not None and start <= confirmed < end:
+            found.append((confirmed, where))
+    return found
 
 
 def found_in_quarantine(
@@ -211,14 +321,14 @@ def found_in_quarantine(
     they were when found: already in quarantine (a central site, in-place control) or in the community."""
     require(ctx.actor, Permission.READ_TRACING)
     start, end = _window(since, until, zone)
-    ids = _confirmed_ids(ctx, start, end, subtree_path(ctx, jurisdiction_id))
-    rules = LoopRules.of(profile)
+    within = subtree_path(ctx, jurisdiction_id)
+    if projection.refresh(ctx, profile).covers(end):
+        found = _found_from_rows(ctx, start, end, within)
+    else:
+        found = _found_from_log(ctx, profile, start, end, within)
     per_day: dict[date, Counter[FoundWhere]] = {day: Counter() for day in _buckets(since, until, "day")}
-    for t in timelines(ctx, rules, ids, min(end, ctx.clock.now()), end).values():
-        confirmed = next((r.first_at for r in t.reached if r.stage is S.CONFIRMED), None)
-        where = found_where(t)
-        if confirmed is not None and where is not None and start <= confirmed < end:
-            per_day[_bucket(confirmed, zone, "day")][where] += 1
+    for confirmed, where in found:
+        per_day[_bucket(confirmed, zone, "day")][where] += 1
     days = [_found_day(day, found) for day, found in per_day.items()]
     total: Counter[FoundWhere] = sum((d for d in per_day.values()), Counter())
     confirmed_count = sum(total.values())

@@ -1,31 +1,34 @@
-"""The closed loop's reads (量化闭环): timelines, open loops and stage delays, from the event log only.
+"""The closed loop's reads (量化闭环): timelines, open loops and stage delays.
 
 Who is in the loop: a person with any of the engine's ``ENTRY_KINDS`` (a traced contact only in a
-category the profile moves). Events are read in bulk, a few queries for any number of people.
-Permission: ``READ_TRACING`` — held by commanders, analysts, investigators, transfer teams, site
-managers and community workers, everyone who works the loop (the lab does not).
+category the profile moves). The lists and counts are SQL over the read model (``loop.projection``
+brings it up to the log first); one person's timeline, and a window that ends before the log's latest
+event (as the log stood then), are replayed from the events. Permission: ``READ_TRACING`` — held by
+commanders, analysts, investigators, transfer teams, site managers and community workers, everyone who
+works the loop (the lab does not).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
-from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
 from bihuan.core.db import id_chunks
 from bihuan.core.errors import FieldError, NotFound
-from bihuan.core.events import Event, EventRecord
 from bihuan.core.permissions import Permission, require
 from bihuan.core.resident_id import mask_resident_id
-from bihuan.loop import engine
+from bihuan.loop import projection
 from bihuan.loop.choices import Link, Stage
 from bihuan.loop.engine import BOUNDS, Delay, LoopRules, Timeline
+from bihuan.loop.models import LoopDelay, LoopStanding
+from bihuan.loop.reading import events_of, first_findings, in_loop_ids, scoped, scoped_people, subtree_path, timelines
 from bihuan.loop.schemas import (
     DelayPublic,
     OpenLoopsPublic,
@@ -39,101 +42,24 @@ from bihuan.loop.schemas import (
 )
 from bihuan.people.models import Jurisdiction, Person
 from bihuan.people.schemas import Page
-from bihuan.people.service import in_scope, jurisdiction_path
+from bihuan.people.service import in_scope
 from bihuan.protocol import LoopStage, ProtocolProfile
 
-_READ = sorted(k.value for k in engine.READ_KINDS)
-_ENTRY = sorted(k.value for k in engine.ENTRY_KINDS)
+__all__ = [
+    "events_of",
+    "first_findings",
+    "in_loop_ids",
+    "open_loops",
+    "scoped",
+    "scoped_people",
+    "stage_delays",
+    "subtree_path",
+    "timeline",
+    "timelines",
+]
 
 
-# -- reading the log ---------------------------------------------------------------------------------
-
-
-def subtree_path(ctx: Ctx, jurisdiction_id: int | None) -> str | None:
-    """The path of a narrower jurisdiction the actor sees (None: no narrowing); any other is refused."""
-    if jurisdiction_id is None:
-        return None
-    path = jurisdiction_path(ctx, jurisdiction_id)
-    if not ctx.actor.sees(path):
-        raise FieldError("jurisdiction_id", f"jurisdiction {jurisdiction_id} does not exist or is outside yours")
-    return path
-
-
-def scoped_people(ctx: Ctx, stmt: Select[Any], within: str | None) -> Select[Any]:
-    """An event query cut to people of the actor's scope (and of the `within` subtree)."""
-    stmt = in_scope(ctx, stmt.join(Person, Person.id == Event.person_id), Person.jurisdiction_id)
-    if within is not None:
-        stmt = stmt.where(
-            Person.jurisdiction_id.in_(select(Jurisdiction.id).where(Jurisdiction.path.startswith(within)))
-        )
-    return stmt
-
-
-def in_loop_ids(ctx: Ctx, *, until: datetime | None = None, within: str | None = None) -> list[int]:
-    """People of the actor's scope (and of the `within` subtree) with an entry event (before `until`)."""
-    stmt = select(Event.person_id).distinct().where(Event.kind.in_(_ENTRY), Event.person_id.is_not(None))
-    if until is not None:
-        stmt = stmt.where(Event.occurred_at < until)
-    return sorted(int(p) for p in ctx.session.scalars(scoped_people(ctx, stmt, within)))
-
-
-def events_of(ctx: Ctx, person_ids: Iterable[int], until: datetime | None = None) -> dict[int, list[EventRecord]]:
-    """Each person's loop events in time order, one query per thousand people."""
-    found: dict[int, list[EventRecord]] = defaultdict(list)
-    columns = (Event.person_id, Event.kind, Event.occurred_at, Event.subject_type, Event.subject_id)
-    for chunk in id_chunks(person_ids):
-        stmt = select(*columns, Event.refs, Event.payload, Event.jurisdiction_id).where(
-            Event.person_id.in_(chunk), Event.kind.in_(_READ)
-        )
-        if until is not None:
-            stmt = stmt.where(Event.occurred_at < until)
-        for person, kind, at, subject_type, subject_id, refs, payload, place in ctx.session.execute(
-            stmt.order_by(Event.person_id, Event.occurred_at, Event.id)
-        ):
-            found[int(person)].append(
-                EventRecord(
-                    kind=EventKind(kind),
-                    occurred_at=at,
-                    person_id=int(person),
-                    jurisdiction_id=place,
-                    subject_type=subject_type,
-                    subject_id=subject_id,
-                    refs=refs or {},
-                    payload=payload or {},
-                )
-            )
-    return found
-
-
-def first_findings(ctx: Ctx, case_ids: Iterable[int], until: datetime | None = None) -> dict[int, datetime]:
-    """When each case's investigation found its first contact (the contacts' ``contact_identified``)."""
-    case_of = Event.refs["case"].as_integer()
-    found: dict[int, datetime] = {}
-    for chunk in id_chunks(case_ids):
-        stmt = select(case_of, func.min(Event.occurred_at)).where(
-            Event.kind == EventKind.CONTACT_IDENTIFIED.value, case_of.in_(chunk)
-        )
-        if until is not None:
-            stmt = stmt.where(Event.occurred_at < until)
-        found.update({int(case): at for case, at in ctx.session.execute(stmt.group_by(case_of)) if at is not None})
-    return found
-
-
-def _case_id(events: Sequence[EventRecord]) -> int | None:
-    return next((e.subject_id for e in events if e.kind is EventKind.CASE_CONFIRMED), None)
-
-
-def timelines(
-    ctx: Ctx, rules: LoopRules, person_ids: Sequence[int], now: datetime, until: datetime | None = None
-) -> dict[int, Timeline]:
-    """The engine's timeline of each person, read in bulk."""
-    events = events_of(ctx, person_ids, until)
-    cases = {p: c for p, evs in events.items() if (c := _case_id(evs)) is not None}
-    findings = first_findings(ctx, cases.values(), until)
-    return {
-        person: engine.timeline(events.get(person, []), rules, now, first_findings=findings.get(cases.get(person, -1)))
-        for person in person_ids
-    }
+# -- reading ------------------------------------------------------------------------------------------
 
 
 def _people(ctx: Ctx, person_ids: Iterable[int]) -> dict[int, PersonRef]:
@@ -222,12 +148,31 @@ def timeline(ctx: Ctx, profile: ProtocolProfile, person_id: int, now: datetime) 
     return _timeline_public(person, timelines(ctx, LoopRules.of(profile), [person_id], now)[person_id])
 
 
-_NEVER = datetime.max.replace(tzinfo=UTC)
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    """An open loop past the target of the stage it waits on (the engine's ``now > due_at``)."""
+    return and_(LoopStanding.closed.is_(False), LoopStanding.due_at.is_not(None), LoopStanding.due_at < now)
 
 
-def _order(item: tuple[int, Timeline]) -> tuple[bool, datetime, datetime, int]:
-    person, t = item
-    return (not t.overdue, t.due_at or _NEVER, t.since or _NEVER, person)
+def _counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _standing_public(person: PersonRef, s: LoopStanding, now: datetime) -> StandingPublic:
+    return StandingPublic(
+        **person.model_dump(),
+        in_loop=s.in_loop,
+        is_case=s.is_case,
+        closed=s.closed,
+        end=s.end,
+        ended_at=s.ended_at,
+        stuck_at=s.stuck_at,
+        since=s.since,
+        waiting_on=s.waiting_on,
+        link=s.link,
+        target_hours=s.target_hours,
+        due_at=s.due_at,
+        overdue=not s.closed and s.due_at is not None and now > s.due_at,
+    )
 
 
 def open_loops(
@@ -242,33 +187,60 @@ def open_loops(
     jurisdiction_id: int | None = None,
 ) -> OpenLoopsPublic:
     """Everyone in the loop whose loop is open (where it stands, since when, overdue), overdue first, then
-    the earliest due; with the scope's totals (entered = closed + open)."""
+    the earliest due; with the scope's totals (entered = closed + open).
+
+    Overdue is exactly "due before now", so "overdue first, then the earliest due" is the order of `due_at`
+    (loops with no target last, then by since): the open-loops index serves the page."""
     require(ctx.actor, Permission.READ_TRACING)
-    ids = in_loop_ids(ctx, within=subtree_path(ctx, jurisdiction_id))
-    found = [(p, t) for p, t in timelines(ctx, LoopRules.of(profile), ids, now).items() if t.in_loop]
-    open_ = [(p, t) for p, t in found if not t.closed]
-    matching = [
-        (p, t)
-        for p, t in open_
-        if (stage is None or t.stuck_at is stage)
-        and (link is None or t.link is link)
-        and (overdue is None or t.overdue is overdue)
-    ]
-    matching.sort(key=_order)
-    shown = matching[page.offset : page.offset + page.page_size]
-    people = _people(ctx, [p for p, _ in shown])
+    within = subtree_path(ctx, jurisdiction_id)
+    projection.refresh(ctx, profile)
+    late = _overdue(now)
+    wanted: list[ColumnElement[bool]] = [LoopStanding.closed.is_(False)]
+    if stage is not None:
+        wanted.append(LoopStanding.stuck_at == stage.value)
+    if link is not None:
+        wanted.append(LoopStanding.link == link.value)
+    if overdue is not None:
+        wanted.append(late if overdue else ~late)
+    matching = and_(*wanted)
+    totals = select(func.count(), _counted(LoopStanding.closed.is_(True)), _counted(late), _counted(matching)).where(
+        LoopStanding.in_loop.is_(True)
+    )
+    entered, closed, overdue_count, count = (
+        int(v) for v in ctx.session.execute(scoped(ctx, totals, within, LoopStanding.jurisdiction_id)).one()
+    )
+    page_rows = (
+        select(LoopStanding)
+        .where(LoopStanding.in_loop.is_(True), matching)
+        .order_by(
+            LoopStanding.due_at.asc().nulls_last(),
+            LoopStanding.since.asc().nulls_last(),
+            LoopStanding.person_id,
+        )
+        .offset(page.offset)
+        .limit(page.page_size)
+    )
+    shown = list(ctx.session.scalars(scoped(ctx, page_rows, within, LoopStanding.jurisdiction_id)))
+    people = _people(ctx, [s.person_id for s in shown])
     return OpenLoopsPublic(
-        data=[StandingPublic(**_standing(people[p], t)) for p, t in shown],
-        count=len(matching),
-        entered=len(found),
-        closed=len(found) - len(open_),
-        open=len(open_),
-        overdue=sum(1 for _, t in open_ if t.overdue),
+        data=[_standing_public(people[s.person_id], s, now) for s in shown],
+        count=count,
+        entered=entered,
+        closed=closed,
+        open=entered - closed,
+        overdue=overdue_count,
     )
 
 
 def _percentile(hours: list[float], q: float) -> float | None:
     return None if not hours else round(float(np.percentile(np.asarray(hours), q)), 2)
+
+
+def _overdue_after(target: float) -> timedelta:
+    """How long a pending delay runs before it is overdue: the engine's hours are rounded to 0.01 h and
+    compared with the target, so the first overdue value is the next hundredth above it, less half of one."""
+    first_over = (math.floor(target * 100 + 1e-9) + 1) / 100
+    return timedelta(hours=first_over - 0.005)
 
 
 def stage_delays(
@@ -280,18 +252,15 @@ def stage_delays(
     if since >= until:
         raise FieldError("since", "must be before until")
     at = min(until, ctx.clock.now())
-    ids = in_loop_ids(ctx, until=until, within=subtree_path(ctx, jurisdiction_id))
-    measured: dict[LoopStage, list[float]] = defaultdict(list)
-    pending: dict[LoopStage, list[bool]] = defaultdict(list)
-    for t in timelines(ctx, LoopRules.of(profile), ids, at, until).values():
-        for d in t.delays:
-            if d.hours is not None and d.ended_at is not None and since <= d.ended_at < until:
-                measured[d.stage].append(d.hours)
-            elif d.pending:
-                pending[d.stage].append(d.overdue)
+    within = subtree_path(ctx, jurisdiction_id)
+    if projection.refresh(ctx, profile).covers(until):
+        measured, pending = _delays_from_rows(ctx, profile, since, until, at, within)
+    else:
+        measured, pending = _delays_from_log(ctx, profile, since, until, at, within)
     stages = []
     for stage, bounds in BOUNDS.items():
         hours, target = measured[stage], profile.loop_targets[stage]
+        waiting, late = pending.get(stage, (0, 0))
         stages.append(
             StageDelayPublic(
                 stage=stage,
@@ -301,8 +270,55 @@ def stage_delays(
                 median_hours=_percentile(hours, 50),
                 p90_hours=_percentile(hours, 90),
                 within_target=round(sum(h <= target for h in hours) / len(hours), 4) if hours else None,
-                pending=len(pending[stage]),
-                pending_overdue=sum(pending[stage]),
+                pending=waiting,
+                pending_overdue=late,
             )
         )
     return StageDelaysPublic(since=since, until=until, jurisdiction_id=jurisdiction_id, stages=stages)
+
+
+_Measured = dict[LoopStage, list[float]]
+_Pending = dict[LoopStage, tuple[int, int]]  # (running, of which overdue)
+
+
+def _delays_from_rows(
+    ctx: Ctx, profile: ProtocolProfile, since: datetime, until: datetime, at: datetime, within: str | None
+) -> tuple[_Measured, _Pending]:
+    """The read model's delays: the hours of those that ended in the window, and the running ones counted."""
+    column = LoopDelay.jurisdiction_id
+    ended = scoped(ctx, select(LoopDelay.stage, LoopDelay.hours), within, column).where(
+        LoopDelay.ended_at >= since, LoopDelay.ended_at < until, LoopDelay.hours.is_not(None)
+    )
+    measured: _Measured = defaultdict(list)
+    for stage, hours in ctx.session.execute(ended):
+        if hours is not None:
+            measured[LoopStage(stage)].append(float(hours))
+    late = or_(
+        *(
+            and_(LoopDelay.stage == s.value, LoopDelay.started_at <= at - _overdue_after(hours))
+            for s, hours in profile.loop_targets.items()
+        )
+    )
+    running = (
+        scoped(ctx, select(LoopDelay.stage, func.count(), _counted(late)), within, column)
+        .where(LoopDelay.ended_at.is_(None))
+        .group_by(LoopDelay.stage)
+    )
+    pending = {LoopStage(stage): (int(n), int(o)) for stage, n, o in ctx.session.execute(running)}
+    return measured, pending
+
+
+def _delays_from_log(
+    ctx: Ctx, profile: ProtocolProfile, since: datetime, until: datetime, at: datetime, within: str | None
+) -> tuple[_Measured, _Pending]:
+    """The delays replayed from the log as it stood at `until` (a past window)."""
+    ids = in_loop_ids(ctx, until=until, within=within)
+    measured: _Measured = defaultdict(list)
+    pending: dict[LoopStage, list[bool]] = defaultdict(list)
+    for t in timelines(ctx, LoopRules.of(profile), ids, at, until).values():
+        for d in t.delays:
+            if d.hours is not None and d.ended_at is not None and since <= d.ended_at < until:
+                measured[d.stage].append(d.hours)
+            elif d.pending:
+                pending[d.stage].append(d.overdue)
+    return measured, {stage: (len(flags), sum(flags)) for stage, flags in pending.items()}
