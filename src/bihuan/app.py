@@ -11,6 +11,11 @@ import bihuan.subscribers  # noqa: F401  (the loop's event subscribers)
 from bihuan.audit.api import router as audit_router
 from bihuan.audit.pages import router as audit_pages
 from bihuan.command.api import router as command_router
+from bihuan.command.capacity_api import router as capacity_router
+from bihuan.command.pages import router as command_pages
+from bihuan.command.pages_incidents import router as incident_pages
+from bihuan.command.pages_situation import router as situation_pages
+from bihuan.command.situation_api import router as situation_router
 from bihuan.config import Settings, get_settings
 from bihuan.core.auth_api import router as auth_router
 from bihuan.core.auth_pages import router as auth_pages
@@ -27,6 +32,7 @@ from bihuan.isolation.release_api import router as release_router
 from bihuan.isolation.testing_api import router as testing_router
 from bihuan.loop.api import router as loop_router
 from bihuan.people.api import router as people_router
+from bihuan.people.outcomes_api import router as outcomes_router
 from bihuan.people.pages import router as people_pages
 from bihuan.protocol import ProtocolProfile, load_profile
 from bihuan.screening.api import router as screening_router
@@ -55,6 +61,9 @@ API_ROUTERS = (
     transfer_router,
     loop_router,
     command_router,
+    capacity_router,
+    situation_router,
+    outcomes_router,
 )
 PAGE_ROUTERS = (
     auth_pages,
@@ -65,6 +74,9 @@ PAGE_ROUTERS = (
     transfer_pages,
     isolation_pages,
     isolation_task_pages,
+    command_pages,
+    incident_pages,
+    situation_pages,
 )
 
 

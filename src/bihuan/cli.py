@@ -1,4 +1,4 @@
-"""The `bihuan` command (Typer): init, serve, demo, import, sim, db, user."""
+"""The `bihuan` command (Typer): init, serve, demo, drill, import, sim, db, user."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bihuan.config import get_settings
 from bihuan.core.choices import Role
-from bihuan.core.clock import SystemClock
+from bihuan.core.clock import Clock, ContinuingClock, SystemClock
 from bihuan.core.context import SYSTEM, Ctx
 from bihuan.core.db import Database
 
@@ -25,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 console = Console()
 _DEMO_LOGINS: list[object] = []  # shown on the login page when serving a demo
+_DEMO_CLOCK: list[Clock] = []  # a served demo's clock: carries on from its drill's simulated end
 
 
 def _sim_app() -> typer.Typer:
@@ -80,7 +81,7 @@ def serve(
     database = _database()
     database.migrate()
     console.print(f"Bihuan is serving at [bold]http://{host}:{port}/[/]  (API docs: http://{host}:{port}/docs)")
-    app_ = create_app(database=database)
+    app_ = create_app(database=database, clock=_DEMO_CLOCK[0] if _DEMO_CLOCK else None)
     app_.state.demo_logins = _DEMO_LOGINS or None
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
@@ -166,7 +167,7 @@ def demo(
 
     database = _database()
     database.migrate()
-    logins = prepare_demo(
+    ready = prepare_demo(
         database,
         get_settings().data_dir / "demo",
         people=people,
@@ -174,6 +175,7 @@ def demo(
         console=console,
         testing_round=testing_round,
     )
+    logins = ready.logins
     table = Table(title="Demo logins")
     for column in ("username", "password", "role", "jurisdiction"):
         table.add_column(column)
@@ -183,4 +185,59 @@ def demo(
     console.print(f"Log in at [bold]http://{host}:{port}/login[/] with any of these (password {logins[0].password}).")
     if not no_serve:
         _DEMO_LOGINS.extend(logins)
+        if ready.resumes_at is not None:
+            console.print(
+                f"The platform's clock carries on from the drill's end, {ready.resumes_at:%Y-%m-%d %H:%M} UTC."
+            )
+            _DEMO_CLOCK.append(ContinuingClock(ready.resumes_at))
         serve(host=host, port=port)
+
+
+@app.command()
+def drill(
+    days: Annotated[int, typer.Option(min=1, help="Simulated days to run, from the outbreak's first day.")] = 3,
+    people: Annotated[int, typer.Option(min=500, help="Residents in the synthetic district.")] = 5_000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the district and of the teams' pace.")] = 20211220,
+) -> None:
+    """Run the synthetic outbreak through the platform day by day, the simulator acting as the field teams
+    through the API; then print the delays achieved, contacts against the truth and the open loops."""
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+    from bihuan.protocol import load_profile
+    from bihuan.sim._field_report import print_summary
+    from bihuan.sim.demo import create_demo_users
+    from bihuan.sim.drill import has_drilled, prepare_district, run_drill
+    from bihuan.sim.load import load_district
+
+    settings = get_settings()
+    database = _database()
+    database.migrate()
+    if has_drilled(database):
+        raise typer.BadParameter(
+            "the database already holds a drill (or a demo); point BIHUAN_DATA_DIR or BIHUAN_DATABASE_URL at a "
+            "fresh one"
+        )
+    directory = prepare_district(settings.data_dir / "drill", people=people, seed=seed, days=days, console=console)
+    with console.status("Loading the district into the register ..."):
+        load_district(database, SystemClock(), directory)
+        create_demo_users(database)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} h"))
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        tasks: dict[object, object] = {}
+
+        def advance(day: object, hour: int, hours: int) -> None:
+            if day not in tasks:
+                tasks[day] = progress.add_task(f"day {day}", total=hours)
+            progress.update(tasks[day], completed=hour)  # type: ignore[arg-type]
+
+        summary = run_drill(
+            database,
+            directory,
+            load_profile(settings.profile),
+            days=days,
+            seed=seed,
+            data_dir=settings.data_dir,
+            timezone=settings.timezone,
+            progress=advance,
+        )
+    print_summary(console, summary)

@@ -45,3 +45,18 @@ class SimulatedClock:
             if moment.astimezone(UTC) < self._now:
                 raise ValueError("a clock never runs backwards")
             self._now = moment.astimezone(UTC)
+
+
+class ContinuingClock:
+    """A clock that carries on from a simulated moment at wall speed: a demo served after its drill goes on
+    from where the drill's simulated days ended, and its figures do not depend on the hour it is served."""
+
+    def __init__(self, start: datetime, wall: Clock | None = None) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a continuing clock needs a timezone-aware start")
+        self._wall = wall or SystemClock()
+        self._start = start.astimezone(UTC)
+        self._began = self._wall.now()
+
+    def now(self) -> datetime:
+        return self._start + (self._wall.now() - self._began)

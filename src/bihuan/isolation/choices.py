@@ -21,11 +21,15 @@ class RoomStatus(StrEnum):
 
 
 class StayStatus(StrEnum):
-    """A person's stay at a site: in it, released, or moved on to another site (e.g. a contact now a case)."""
+    """A person's stay at a site: in it, released, moved on to another site (e.g. a contact now a case),
+    or ended by a recorded end of the person's loop (hospitalised, died, moved out of the jurisdiction)."""
 
     IN_STAY = "in_stay"
     RELEASED = "released"
     MOVED_ON = "moved_on"
+    HOSPITALISED = "hospitalised"
+    DIED = "died"
+    MOVED_OUT = "moved_out"
 
 
 class StaffRole(StrEnum):
@@ -73,3 +77,4 @@ class HomeTaskStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
     MISSED = "missed"
+    CANCELLED = "cancelled"  # the home phase stopped: the person died or moved out (never a worker's answer)

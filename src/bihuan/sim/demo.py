@@ -1,13 +1,12 @@
-"""The demo: a synthetic district loaded into the platform, with one demo user per role."""
+"""The demo: a synthetic district loaded into the platform, one demo user per role, and a short drill of the
+outbreak through the API on a simulated clock (sim/drill.py), so the dashboard shows days of a living outbreak."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from sqlalchemy import select
@@ -22,14 +21,7 @@ from bihuan.core.db import Database
 from bihuan.people.choices import JurisdictionLevel
 from bihuan.people.models import Jurisdiction
 from bihuan.protocol import load_profile
-from bihuan.sim.contact_logs import load_contact_logs
-from bihuan.sim.isolation_day import first_hours_at_sites
 from bihuan.sim.load import load_district
-from bihuan.sim.testing_round import run_demo_round
-from bihuan.sim.transfer_fleet import prepare_transfer
-from bihuan.tracing.service.contacts import trace_pending
-from bihuan.tracing.service.runtime import TracingRuntime, configure, runtime_for
-from bihuan.tracing.sources import ScanStore
 
 DEMO_PASSWORD = "bihuan-demo-2021"
 
@@ -105,10 +97,29 @@ def _generated(directory: Path, people: int, seed: int) -> bool:
     return bool(facts.get("people") == people and facts.get("seed") == seed)
 
 
+@dataclass(frozen=True)
+class Demo:
+    """The demo's logins, and the simulated moment its drill ended (the served clock carries on from it)."""
+
+    logins: list[DemoLogin]
+    resumes_at: datetime | None
+
+
+DEMO_DAYS = 3  # simulated days the demo's drill runs: days of epi curve, closed, open and overdue loops
+
+
 def prepare_demo(
-    database: Database, directory: Path, *, people: int, seed: int, console: Console, testing_round: bool = True
-) -> list[DemoLogin]:
-    """Generate (once) and load (idempotently) a district, make the demo users, run a demo testing round."""
+    database: Database,
+    directory: Path,
+    *,
+    people: int,
+    seed: int,
+    console: Console,
+    testing_round: bool = True,
+    days: int = DEMO_DAYS,
+) -> Demo:
+    """Generate (once) and load (idempotently) a district, make the demo users, and run a short drill from the
+    outbreak's first day (once), so the dashboard shows a living outbreak on a reproducible clock."""
     from bihuan.sim import generate_district
 
     if not _generated(directory, people, seed):
@@ -123,80 +134,37 @@ def prepare_demo(
         f"{summary.jurisdictions:,} jurisdictions and {summary.venues:,} venues added."
     )
     logins = create_demo_users(database)
-    if testing_round:
-        _feed_contact_logs(database, directory, console)
-        _demo_round(database, directory, console)
-        _demo_transfer(database, console, people)
-    return logins
+    if not testing_round:
+        return Demo(logins, None)
+    return Demo(logins, _demo_drill(database, directory, console, days=days, seed=seed))
 
 
-def _feed_contact_logs(database: Database, directory: Path, console: Console) -> None:
-    """Put the district's venue scans in the scan store, the simulated fortnight ending yesterday, and wire
-    tracing, so that the demo round's cases are traced (快流调) the moment they are confirmed."""
+def _demo_drill(database: Database, directory: Path, console: Console, *, days: int, seed: int) -> datetime:
+    """The demo's drill: `days` simulated days of field work through the API; once per database."""
+    from bihuan.sim._field_report import print_summary
+    from bihuan.sim.drill import drill_end, has_drilled, run_drill
+
     settings = get_settings()
-    store = ScanStore.under(settings.data_dir)
-    shutil.rmtree(store.scans, ignore_errors=True)  # the demo's own log, laid anew on today's dates
-    facts = json.loads((directory / "manifest.json").read_text())
-    last_day = date.fromisoformat(facts["start_date"]) + timedelta(days=int(facts["days"]) - 1)
-    shift = (datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1) - last_day).days
-    with console.status("Feeding venue-scan logs to the contact engine ..."):
-        rows = load_contact_logs(database, directory, store, timezone=settings.timezone, shift_days=shift)
-    console.print(f"Scan store: {rows:,} venue scans over the last {facts['days']} days.")
-    profile = load_profile(settings.profile)
-    # The round confirms its cases one by one; they are traced together afterwards, in one engine run.
-    configure(database, TracingRuntime(profile=profile, store=store, timezone=settings.timezone, auto_trace=False))
-
-
-def _demo_round(database: Database, directory: Path, console: Console) -> None:
-    """One testing round with planted positives, run to cases, ending a few hours before now."""
-    settings = get_settings()
-    start = datetime.now(UTC) - timedelta(hours=12)
-    with console.status("Running a demo testing round ...") as status:
-        summary = run_demo_round(
+    end = drill_end(directory, database, days, settings.timezone)
+    if has_drilled(database):
+        console.print(f"Drill: already run; the platform's clock carries on from {end:%Y-%m-%d %H:%M} UTC.")
+        return end
+    with console.status("Drill: the field teams at work ...") as status:
+        summary = run_drill(
             database,
             directory,
             load_profile(settings.profile),
+            days=days,
+            seed=seed,
+            data_dir=settings.data_dir,
             timezone=settings.timezone,
-            start=start,
-            step=lambda what: status.update(f"Demo round: {what} ..."),
+            prefix="DEMO",
+            progress=lambda day, hour, _hours: status.update(f"Drill: {day:%Y-%m-%d} {hour:02d}:00 ..."),
         )
-    if summary is not None:
+    for log in summary.rounds:
         console.print(
-            f"Demo round {summary.campaign_code}: {summary.sampled:,} sampled in {summary.tubes:,} tubes, "
-            f"{summary.positive_pools} positive pools, {summary.controlled} people controlled and re-tested, "
-            f"{summary.cases} cases confirmed."
+            f"Demo round {log.code}: {log.sampled:,} sampled in {log.tubes:,} tubes, "
+            f"{log.positive_pools} positive pools."
         )
-    _trace_demo_cases(database, console)
-
-
-def _trace_demo_cases(database: Database, console: Console) -> None:
-    """The contact engine over every confirmed case not traced yet (快流调), in one run."""
-    runtime = runtime_for(database)
-    if runtime is None:
-        return
-    with console.status("Tracing the confirmed cases (contact engine) ..."), database.session() as session:
-        runs = trace_pending(Ctx(session=session, clock=SystemClock(), actor=SYSTEM), runtime)
-    if runs:
-        found = sum(sum(run.found.values()) for run in runs)
-        console.print(f"Tracing: {len(runs)} cases traced in {runs[0].seconds:.1f} s, {found:,} contacts found.")
-
-
-def _demo_transfer(database: Database, console: Console, population: int) -> None:
-    """Sites, vehicles and a first transfer plan of the cases and close contacts (快编组、快转运)."""
-    settings = get_settings()
-    with console.status("Planning transfers (sites, vehicles, batches) ..."):
-        profile = load_profile(settings.profile)
-        summary = prepare_transfer(database, profile, population, datetime.now(UTC) - timedelta(hours=2))
-        day = first_hours_at_sites(
-            database, datetime.now(UTC) - timedelta(minutes=30), profile, ZoneInfo(settings.timezone)
-        )
-    if summary is not None:
-        console.print(
-            f"Transfer: {summary.sites} sites, {summary.vehicles} vehicles; {summary.planned:,} people planned in "
-            f"{summary.trips:,} trips ({summary.km:,.0f} vehicle-km), {summary.unplaced:,} left queued with the "
-            f"reason; {summary.arrived} arrived on the first batch."
-        )
-        console.print(
-            f"Isolation: {day.readings} temperatures taken (one fever), {day.tests_sampled} tests sampled as single "
-            f"tubes, {day.checks} checklist items done on the day shift (one left open)."
-        )
+    print_summary(console, summary)
+    return summary.end

@@ -37,6 +37,12 @@ def get_request(ctx: Ctx, request_id: int) -> TransferRequest:
     return request
 
 
+def open_request_of(ctx: Ctx, person_id: int) -> TransferRequest | None:
+    """The person's open request (queued, planned, on the road), if any, whatever the actor's jurisdiction:
+    for a recorded end of the person's loop, which takes them off the queue."""
+    return ctx.session.scalar(select(TransferRequest).where(TransferRequest.open_person_id == person_id))
+
+
 def requests_by_id(ctx: Ctx, request_ids: Iterable[int]) -> dict[int, TransferRequest]:
     """Requests by id, in the actor's jurisdiction (others are left out)."""
     found: dict[int, TransferRequest] = {}

@@ -156,7 +156,7 @@ def record_home_task(ctx: Ctx, task_id: int, data: HomeTaskRecord, today: date) 
     if row is None:
         raise NotFound(f"home task {task_id} not found")
     task = row[0]
-    if data.status is HomeTaskStatus.OPEN:
+    if data.status not in (HomeTaskStatus.DONE, HomeTaskStatus.MISSED):
         raise FieldError("status", "must be done or missed")
     if task.status == data.status and task.note == data.note:
         return _public(row)
@@ -204,6 +204,29 @@ def end_finished_phases(ctx: Ctx, today: date) -> int:
     ctx.session.flush()
     record_many(ctx, [_ended(ctx, m) for m in finished])
     return len(finished)
+
+
+def stop_home_phase(ctx: Ctx, person_id: int, reason: str) -> list[int]:
+    """End the person's active home phases now, their open tasks cancelled with the reason (the person died
+    or moved out: nobody is left to check). Returns the phases stopped; the caller records why (its own
+    event), so no ``home_monitoring_ended`` is written: the phase did not run its course."""
+    stmt = select(HomeMonitoring).where(
+        HomeMonitoring.person_id == person_id, HomeMonitoring.status == HomeMonitoringStatus.ACTIVE.value
+    )
+    active = list(ctx.session.scalars(stmt))
+    if not active:
+        return []
+    ids = [m.id for m in active]
+    ctx.session.execute(
+        update(HomeTask)
+        .where(HomeTask.monitoring_id.in_(ids), HomeTask.status == HomeTaskStatus.OPEN.value)
+        .values(status=HomeTaskStatus.CANCELLED.value, note=reason[:255])
+    )
+    now = ctx.clock.now()
+    for monitoring in active:
+        monitoring.status, monitoring.ended_at = HomeMonitoringStatus.ENDED.value, now
+    ctx.session.flush()
+    return ids
 
 
 def _ended(ctx: Ctx, monitoring: HomeMonitoring) -> Any:

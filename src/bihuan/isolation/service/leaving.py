@@ -15,10 +15,11 @@ from sqlalchemy import select, update
 from bihuan.core.context import Ctx
 from bihuan.core.db import id_chunks
 from bihuan.isolation.choices import RoomStatus, StayStatus
-from bihuan.isolation.models import IsolationStay, SiteRoom
+from bihuan.isolation.models import IsolationSite, IsolationStay, SiteRoom
 from bihuan.isolation.service.places import has_rooms, sync_places
 from bihuan.isolation.service.sites import admit
 from bihuan.isolation.service.testing import cancel_due_tests
+from bihuan.protocol import DestinationKind
 
 
 def end_stays(ctx: Ctx, stays: Sequence[IsolationStay], status: StayStatus) -> None:
@@ -51,3 +52,14 @@ def _free_empty_rooms(ctx: Ctx, room_ids: set[int]) -> None:
         )
     for chunk in id_chunks(room_ids - still):
         ctx.session.execute(update(SiteRoom).where(SiteRoom.id.in_(chunk)).values(status=RoomStatus.FREE.value))
+
+
+def open_stay_of(ctx: Ctx, person_id: int) -> tuple[IsolationStay, DestinationKind] | None:
+    """The person's open stay and the kind of its site (quarantine site or designated hospital), if any:
+    for a recorded end of the person's loop, which ends the stay with `end_stays`."""
+    row = ctx.session.execute(
+        select(IsolationStay, IsolationSite.kind)
+        .join(IsolationSite, IsolationSite.id == IsolationStay.site_id)
+        .where(IsolationStay.open_person_id == person_id)
+    ).first()
+    return None if row is None else (row[0], DestinationKind(row[1]))
