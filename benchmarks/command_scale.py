@@ -411,7 +411,11 @@ def lab_results(url: str) -> int:
             """,
             (end[0] if end else datetime.now(UTC),),
         ).rowcount
+        conn.execute(  # as the server keeps it on storing a valid result (screening.engine.mark_resulted)
+            "UPDATE tubes t SET resulted_at = r.tested_at FROM lab_results r WHERE r.tube_id = t.id"
+        )
         conn.execute("ANALYZE lab_results")
+        conn.execute("ANALYZE tubes")
     return written
 
 
@@ -557,10 +561,10 @@ def main() -> None:
     size = f"{args.persons:,} people, {args.samples:,} samples, {args.cases} cases, {args.contacts:,} contacts"
     print(f"Command reads at scale — {size}")
     url, reused = _fresh_database(args.database, args.reuse)
+    Database(url).migrate()  # a database seeded by an older version is brought up to date
     if reused:
         print(f"reusing database {args.database}")
     else:
-        Database(url).migrate()
         print(f"seeding database {args.database} ...")
         seed(url, args.persons, args.samples, args.cases, args.contacts)
     began = time.perf_counter()

@@ -81,9 +81,14 @@ PAGE_ROUTERS = (
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+    profile: ProtocolProfile | None = None,
 ) -> FastAPI:
-    """Build the app; tests and drills hand in their own database and (simulated) clock."""
+    """Build the app; tests and drills hand in their own database, (simulated) clock and loaded profile
+    (else the settings' profile is loaded)."""
     settings = settings or get_settings()
     app = FastAPI(
         title="Bihuan 闭环",
@@ -95,7 +100,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url)
     app.state.clock = clock or SystemClock()
-    app.state.profile = load_profile(settings.profile)
+    app.state.profile = profile or load_profile(settings.profile)
     set_display_timezone(settings.timezone)
     configure(app.state.database, tracing_runtime(settings, app.state.profile))
     for router in API_ROUTERS:

@@ -214,7 +214,9 @@ def test_a_lab_backlog_strains_alerts_when_the_labs_go_quiet_and_clears(
     assert (cleared.used, cleared.total, cleared.status) == (0, 2, GaugeStatus.NORMAL)
 
 
-def test_the_lab_backlog_counts_the_tubes_of_your_people(database: Database, clock: SimulatedClock) -> None:
+def test_the_lab_gauge_is_the_labs_whole_load_with_your_peoples_tubes_as_a_part(
+    database: Database, clock: SimulatedClock
+) -> None:
     district = make_district(database, clock)
     make_tube(database, clock, make_people(database, clock, district.building_a, 3))
     make_tube(database, clock, make_people(database, clock, district.building_b, 2))
@@ -223,7 +225,8 @@ def test_the_lab_backlog_counts_the_tubes_of_your_people(database: Database, clo
     mine = _gauge(_gauges(database, clock, _commander(database, clock, district.county_a)), CapacityResource.LAB)
     everyone = _gauge(_gauges(database, clock), CapacityResource.LAB)
 
-    assert (mine.used, everyone.used) == (1, 3)
+    assert (mine.used, everyone.used) == (3, 3)  # the labs take every county's tubes
+    assert (mine.parts["awaiting_yours"], everyone.parts["awaiting_yours"]) == (1, 3)
 
 
 # -- tracing -------------------------------------------------------------------------------------------

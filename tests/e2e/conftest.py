@@ -40,9 +40,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(database: Database, clock: SimulatedClock, tmp_path: Path) -> Iterator[str]:
+def served_profile() -> str:
+    """The protocol profile the test server runs (a shipped name or a TOML path); a module may serve its own."""
+    return "cn-8th-2021"
+
+
+@pytest.fixture
+def live_server(database: Database, clock: SimulatedClock, served_profile: str, tmp_path: Path) -> Iterator[str]:
     """The platform served on 127.0.0.1 for the length of one test."""
-    settings = Settings(data_dir=tmp_path / "data", database_url=database.url)
+    settings = Settings(data_dir=tmp_path / "data", database_url=database.url, profile=served_profile)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(

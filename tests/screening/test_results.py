@@ -25,7 +25,7 @@ from bihuan.core.errors import FieldError
 from bihuan.core.events import Event
 from bihuan.core.import_reports import ImportReport
 from bihuan.screening.choices import SampleKind, TubeKind
-from bihuan.screening.models import Confirmation, LabResult, Retest, Sample
+from bihuan.screening.models import Confirmation, LabResult, Retest, Sample, Tube
 from bihuan.screening.service import results
 
 
@@ -180,11 +180,34 @@ def test_a_result_for_an_unknown_tube_is_held_then_matched(database: Database, c
     with database.session() as session:
         assert session.scalars(select(LabResult.tube_id)).one() == tube.id
         assert session.scalar(select(func.count(Retest.id))) == 4
+        assert session.get(Tube, tube.id).resulted_at == session.scalars(select(LabResult.tested_at)).one()
     with context(database, clock) as ctx:
         assert results.list_held(ctx, results.Page(page=1, page_size=10))[1] == 0
         results.on_tubes_opened(ctx, [ctx.session.merge(tube)])  # again: nothing done twice
     assert count(database, select(func.count(Retest.id))) == 4
     assert count(database, select(func.count(Event.id)).where(Event.kind == EventKind.CONTROLLED_IN_PLACE)) == 4
+
+
+def _resulted_at(database: Database, tube_id: int) -> datetime | None:
+    with database.session() as session:
+        return session.scalar(select(Tube.resulted_at).where(Tube.id == tube_id))
+
+
+def test_a_tube_is_resulted_by_its_first_valid_result_and_an_invalid_run_leaves_it_awaiting(
+    database: Database, clock: SimulatedClock
+) -> None:
+    district = make_district(database, clock)
+    tube = make_tube(database, clock, make_people(database, clock, district.building_a, 2))
+    ingest(database, clock, lab_csv([result_row(tube.barcode, "invalid", run_id="RUN-1")]))
+    awaiting = _resulted_at(database, tube.id)
+
+    first = datetime(2021, 12, 9, 23)
+    ingest(database, clock, lab_csv([result_row(tube.barcode, "negative", run_id="RUN-2", tested_at=first)]))
+    later = datetime(2021, 12, 10, 9)
+    ingest(database, clock, lab_csv([result_row(tube.barcode, "negative", run_id="RUN-3", tested_at=later)]))
+
+    assert awaiting is None
+    assert _resulted_at(database, tube.id) == datetime(2021, 12, 9, 15, tzinfo=UTC)  # 23:00 in Shanghai
 
 
 def test_a_positive_key_population_test_opens_one_confirmation(database: Database, clock: SimulatedClock) -> None:

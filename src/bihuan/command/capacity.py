@@ -14,8 +14,10 @@ What each gauge counts, and how it is cut to the actor's jurisdiction (or a subt
   the whole fleet's for everyone; `parts["carrying_yours"]` says how many carry the scope's people.
 - lab: tubes sealed and awaiting a valid result against the tubes resulted (positive or negative)
   in the last `lab_window_hours`. Labs state no capacity, so their observed throughput stands for
-  it: a ratio of 1.0 is a whole window's work queued. Tubes are those holding a sample of the
-  scope's people (as ``screening.service.metrics`` counts them).
+  it: a ratio of 1.0 is a whole window's work queued. Labs belong to no jurisdiction and take every
+  jurisdiction's tubes: the gauge is the labs' whole load for everyone (both counts read an index
+  on ``tubes.resulted_at``); `parts["awaiting_yours"]` says how many of the awaiting tubes hold a
+  sample of the scope's people.
 - tracing: open investigations of the scope's cases against the investigators of the scope (active
   users with the investigator role or on the tracing task force of an incident in force) times
   `investigations_per_investigator`.
@@ -41,8 +43,7 @@ from bihuan.loop.reading import subtree_path
 from bihuan.people.choices import JurisdictionLevel
 from bihuan.people.models import Jurisdiction, Person
 from bihuan.protocol import ProtocolProfile
-from bihuan.screening.choices import TestResult
-from bihuan.screening.models import LabResult, Sample, Tube
+from bihuan.screening.models import Sample, Tube
 from bihuan.tracing.choices import InvestigationStatus
 from bihuan.tracing.models import Investigation
 from bihuan.transfer.choices import BatchStatus, MemberStatus, VehicleStatus
@@ -53,7 +54,6 @@ _CITY_SUFFIXES = ("省", "市", "区", "县")  # 上虞 names 上虞区
 _SET_ASIDE = (RoomStatus.RESERVED.value, RoomStatus.OUT_OF_SERVICE.value)  # rooms not in a site's places
 _OPEN_BATCH = (BatchStatus.PLANNED.value, BatchStatus.DISPATCHED.value)
 _ABOARD = (MemberStatus.PLANNED.value, MemberStatus.PICKED_UP.value)
-_VALID = (TestResult.POSITIVE.value, TestResult.NEGATIVE.value)
 
 
 def capacity_gauges(
@@ -227,18 +227,15 @@ def _scope_tubes(tube_id: Any, path: str) -> ColumnElement[bool]:
 
 
 def _lab(ctx: Ctx, path: str, since: datetime) -> Counted:
-    resulted = exists(select(LabResult.id).where(LabResult.tube_id == Tube.id, LabResult.result.in_(_VALID)))
-    awaiting = select(func.count(Tube.id)).where(Tube.closed_at.is_not(None), ~resulted, _scope_tubes(Tube.id, path))
-    backlog = int(ctx.session.scalar(awaiting) or 0)
-    done = select(func.count(func.distinct(LabResult.tube_id))).where(
-        LabResult.tube_id.is_not(None),
-        LabResult.result.in_(_VALID),
-        LabResult.tested_at >= since,
-        _scope_tubes(LabResult.tube_id, path),
+    awaiting = (Tube.closed_at.is_not(None), Tube.resulted_at.is_(None))  # ix_tubes_awaiting_result
+    counted = select(func.count(Tube.id), func.count(Tube.id).filter(_scope_tubes(Tube.id, path))).where(*awaiting)
+    backlog, yours = (int(n or 0) for n in ctx.session.execute(counted).one())
+    throughput = int(ctx.session.scalar(select(func.count(Tube.id)).where(Tube.resulted_at >= since)) or 0)
+    detail = (
+        f"{backlog} tubes awaiting a result ({yours} of your people's); {throughput} resulted since "
+        f"{since.isoformat(timespec='minutes')}"
     )
-    throughput = int(ctx.session.scalar(done) or 0)
-    detail = f"{backlog} tubes awaiting a result; {throughput} resulted since {since.isoformat(timespec='minutes')}"
-    return backlog, throughput, detail, {"awaiting": backlog, "resulted_in_window": throughput}
+    return backlog, throughput, detail, {"awaiting": backlog, "awaiting_yours": yours, "resulted_in_window": throughput}
 
 
 # -- tracing -------------------------------------------------------------------------------------------

@@ -42,7 +42,6 @@ from bihuan.command.situation_schemas import (
     SituationPublic,
 )
 from bihuan.config import get_settings
-from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
 from bihuan.core.errors import FieldError
 from bihuan.core.events import Event
@@ -50,8 +49,6 @@ from bihuan.core.permissions import Permission, can, require
 from bihuan.isolation.service.sites import list_sites
 from bihuan.loop import metrics, reading, service
 from bihuan.loop.choices import FoundWhere, Link, Stage
-from bihuan.loop.derived import found_where
-from bihuan.loop.engine import LoopRules
 from bihuan.loop.schemas import FoundInQuarantinePublic, FunnelPublic, StageDelaysPublic
 from bihuan.people.models import Address, Household, Jurisdiction, Person
 from bihuan.people.schemas import Page
@@ -169,21 +166,12 @@ def latest_event_id(ctx: Ctx, within: str | None, *, until: datetime | None = No
 
 
 def _found_cases(ctx: Ctx, profile: ProtocolProfile, w: Window, zone: ZoneInfo, within: str | None) -> list[_FoundCase]:
-    """The cases first confirmed in the window and where each was found, by the loop's own reading of
-    the log (``reading.timelines`` and ``derived.found_where``, as ``found_in_quarantine`` counts them)."""
-    stmt = (
-        select(Event.person_id)
-        .distinct()
-        .where(Event.kind == EventKind.CASE_CONFIRMED.value, Event.occurred_at >= w.start, Event.occurred_at < w.end)
-    )
-    ids = sorted(int(p) for p in ctx.session.scalars(reading.scoped_people(ctx, stmt, within)))
-    found = []
-    for person, t in reading.timelines(ctx, LoopRules.of(profile), ids, w.as_of, w.end).items():
-        confirmed = next((r.first_at for r in t.reached if r.stage is Stage.CONFIRMED), None)
-        where = found_where(t)
-        if confirmed is not None and where is not None and w.start <= confirmed < w.end:
-            found.append(_FoundCase(person, confirmed.astimezone(zone).date(), where))
-    return found
+    """The cases first confirmed in the window and where each was found, as ``found_in_quarantine``
+    counts them (``metrics.found_cases``: the read model, or the log for a past window)."""
+    return [
+        _FoundCase(person, confirmed.astimezone(zone).date(), where)
+        for person, confirmed, where in metrics.found_cases(ctx, profile, w.start, w.end, within)
+    ]
 
 
 def _onsets(ctx: Ctx, person_ids: Sequence[int]) -> dict[int, date]:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, case, func, literal, literal_column, select, true
@@ -281,30 +281,46 @@ def _confirmed_ids(ctx: Ctx, start: datetime, end: datetime, within: str | None)
     return sorted(int(p) for p in ctx.session.scalars(scoped_people(ctx, stmt, within)))
 
 
-def _found_from_rows(ctx: Ctx, start: datetime, end: datetime, within: str | None) -> list[tuple[datetime, FoundWhere]]:
-    """Each case first confirmed in [start, end) and where it was found, from the read model."""
+class FoundCase(NamedTuple):
+    """A case first confirmed in a window, and where it was found."""
+
+    person_id: int
+    confirmed_at: datetime
+    found: FoundWhere
+
+
+def found_cases(
+    ctx: Ctx, profile: ProtocolProfile, start: datetime, end: datetime, within: str | None
+) -> list[FoundCase]:
+    """The cases first confirmed in [start, end) and where each was found: from the read model when it
+    covers `end`, else replayed from the log as it stood at `end` (a past window)."""
+    if projection.refresh(ctx, profile).covers(end):
+        return _found_from_rows(ctx, start, end, within)
+    return _found_from_log(ctx, profile, start, end, within)
+
+
+def _found_from_rows(ctx: Ctx, start: datetime, end: datetime, within: str | None) -> list[FoundCase]:
     stmt = (
-        select(LoopReached.first_at, LoopStanding.found_where)
+        select(LoopReached.person_id, LoopReached.first_at, LoopStanding.found_where)
         .join(LoopStanding, LoopStanding.person_id == LoopReached.person_id)
         .where(LoopReached.stage == S.CONFIRMED.value, LoopReached.first_at >= start, LoopReached.first_at < end)
     )
     rows = ctx.session.execute(
         scoped(ctx, stmt, within, LoopReached.jurisdiction_id).where(LoopStanding.found_where.is_not(None))
     )
-    return [(at, FoundWhere(where)) for at, where in rows if where is not None]
+    return [FoundCase(int(p), at, FoundWhere(where)) for p, at, where in rows if where is not None]
 
 
 def _found_from_log(
     ctx: Ctx, profile: ProtocolProfile, start: datetime, end: datetime, within: str | None
-) -> list[tuple[datetime, FoundWhere]]:
-    """The same, replayed from the log as it stood at `end` (a past window)."""
+) -> list[FoundCase]:
     ids = _confirmed_ids(ctx, start, end, within)
     found = []
-    for t in timelines(ctx, LoopRules.of(profile), ids, min(end, ctx.clock.now()), end).values():
+    for person, t in timelines(ctx, LoopRules.of(profile), ids, min(end, ctx.clock.now()), end).items():
         confirmed = next((r.first_at for r in t.reached if r.stage is S.CONFIRMED), None)
         where = found_where(t)
         if confirmed is not None and where is not None and start <= confirmed < end:
-            found.append((confirmed, where))
+            found.append(FoundCase(person, confirmed, where))
     return found
 
 
@@ -322,12 +338,8 @@ def found_in_quarantine(
     require(ctx.actor, Permission.READ_TRACING)
     start, end = _window(since, until, zone)
     within = subtree_path(ctx, jurisdiction_id)
-    if projection.refresh(ctx, profile).covers(end):
-        found = _found_from_rows(ctx, start, end, within)
-    else:
-        found = _found_from_log(ctx, profile, start, end, within)
     per_day: dict[date, Counter[FoundWhere]] = {day: Counter() for day in _buckets(since, until, "day")}
-    for confirmed, where in found:
+    for _, confirmed, where in found_cases(ctx, profile, start, end, within):
         per_day[_bucket(confirmed, zone, "day")][where] += 1
     days = [_found_day(day, found) for day, found in per_day.items()]
     total: Counter[FoundWhere] = sum((d for d in per_day.values()), Counter())

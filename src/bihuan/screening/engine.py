@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bihuan.core.db import UTCDateTime
 from bihuan.screening.choices import TestResult, TubeKind
+from bihuan.screening.models import LabResult, Tube
 
 STAGE = "lab_stage"
 _STAGE_COLUMNS = ("row_no", "lab", "tube_barcode", "run_id", "result", "ct_values", "received_at", "tested_at")
@@ -90,6 +91,7 @@ def store_results(
         ).all()
     finally:
         session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
+    mark_resulted(session, [tube_id for _, tube_id, result in stored if tube_id is not None and result in VALID])
     positive = TestResult.POSITIVE.value
     for id_, tube_id, result in stored:
         outcome.created += 1
@@ -101,6 +103,25 @@ def store_results(
         elif result == positive:
             outcome.to_follow.append(ResultRef(id_, tube_id, result, TubeKind.POOLED.value))
     return outcome
+
+
+VALID = (TestResult.POSITIVE.value, TestResult.NEGATIVE.value)  # a result the tube is done with
+
+
+def mark_resulted(session: Session, tube_ids: Sequence[int]) -> None:
+    """Keep ``Tube.resulted_at`` (the first valid result's test time) for these tubes, where still unset."""
+    ids = sorted(set(tube_ids))
+    first = (
+        select(func.min(LabResult.tested_at))
+        .where(LabResult.tube_id == Tube.id, LabResult.result.in_(VALID))
+        .scalar_subquery()
+    )
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        session.execute(
+            update(Tube).where(Tube.id.in_(chunk), Tube.resulted_at.is_(None)).values(resulted_at=first),
+            execution_options={"synchronize_session": False},
+        )
 
 
 _INSERT = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bihuan.core.db import Base, BigId, JsonDoc, UTCDateTime
@@ -59,9 +59,19 @@ class SamplingSite(Base):
 
 
 class Tube(Base):
-    """A sample tube with its barcode; a pooled tube closes when it holds its pool size."""
+    """A sample tube with its barcode; a pooled tube closes when it holds its pool size. `resulted_at`: when
+    its first valid result (positive or negative) was tested, kept as results are stored or matched, so the
+    lab's backlog and throughput are index reads at any size."""
 
     __tablename__ = "tubes"
+    __table_args__ = (
+        Index(
+            "ix_tubes_awaiting_result",
+            "closed_at",
+            postgresql_where=text("closed_at IS NOT NULL AND resulted_at IS NULL"),
+            sqlite_where=text("closed_at IS NOT NULL AND resulted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     barcode: Mapped[str] = mapped_column(String(40), unique=True)
@@ -71,6 +81,7 @@ class Tube(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_sites.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resulted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class Sample(Base):

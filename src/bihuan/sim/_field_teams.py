@@ -263,8 +263,10 @@ class Teams:
             outcome = "confirmed"
         else:
             outcome = "asymptomatic"
-        self.api.post(INVESTIGATOR, f"/api/screening/confirmations/{item['id']}/decide", {"outcome": outcome})
-        if outcome != "not_confirmed":
+        path = f"/api/screening/confirmations/{item['id']}/decide"
+        # 409: the person was confirmed a case meanwhile, by another positive of theirs.
+        decided = self.api.post(INVESTIGATOR, path, {"outcome": outcome}, ok=(200, 201, 409))
+        if decided is not None and outcome != "not_confirmed":
             self.book.confirmed_at[person_id] = now
             self.book.handled.add(person_id)
 
@@ -375,7 +377,10 @@ class Teams:
         tubes = [
             {"barcode": self._barcode("Q"), "reagent": REAGENTS[i % len(REAGENTS)]} for i in range(test["samples"])
         ]
-        self.api.post(SITES, f"/api/sites/{site_id}/tests/{test['id']}/samples", {"tubes": tubes})
+        # 409: the test was cancelled meanwhile (the person left the site, or their plan changed).
+        path = f"/api/sites/{site_id}/tests/{test['id']}/samples"
+        if self.api.post(SITES, path, {"tubes": tubes}, ok=(200, 201, 409)) is None:
+            return
         positive = self.world.positive(test["person_id"], self.agenda.clock.now())
         for tube in tubes:
             self._to_lab(tube["barcode"], positive, test["person_id"], LoopStage.SAMPLE_TO_RESULT)

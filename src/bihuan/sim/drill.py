@@ -110,10 +110,10 @@ def run_drill(
     load_contact_logs(database, directory, store, timezone=timezone)
     create_demo_users(database)
     clock = SimulatedClock(begin - timedelta(hours=1))
-    settings = Settings(data_dir=data_dir, database_url=database.url, profile=profile.name, timezone=timezone)
+    settings = Settings(data_dir=data_dir, database_url=database.url, timezone=timezone)
     from bihuan.app import create_app
 
-    with TestClient(create_app(settings, database=database, clock=clock)) as client:
+    with TestClient(create_app(settings, database=database, clock=clock, profile=profile)) as client:
         api = Field(client, DEMO_PASSWORD)
         population = len(world.residents)
         register_resources(api, profile, population)

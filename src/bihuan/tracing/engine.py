@@ -209,6 +209,7 @@ def find_contacts(
     case_visits: pa.Table | None = None,
     bad_rows: BadRowScope = "traced",
     secondary: bool = True,
+    until: datetime | None = None,
 ) -> ContactFindings:
     """Find every case's close contacts (household, venue co-presence), general contacts (shorter
     co-presence), companions (pings) and secondary contacts (close contacts' household and venues
@@ -219,9 +220,13 @@ def find_contacts(
     never as anyone else's, and are never bad rows. ``bad_rows`` counts the bad scan rows among those
     the engine read for these cases ("traced", cheap) or in the whole table ("all", a full audit).
     With ``sources.trips``, co-travellers (同乘人员) are close or general contacts by the vehicle rules.
+    ``until`` (naive UTC) is the run's moment: open windows end there rather than at the data's end,
+    since nobody can have been exposed after the tracing run (a drill's logs run ahead of its clock).
     """
     _register_sources(backend, sources, profile, case_visits)
     end = _data_end(backend, sources.period)
+    if until is not None:
+        end = min(end, until)
     backend.register_arrow(_WINDOWS, _case_windows(cases, end))
     close = _close_evidence(backend, sources.period, profile)
     found = [close.evidence]

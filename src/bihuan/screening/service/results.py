@@ -30,7 +30,7 @@ from bihuan.core.import_reports import ImportReport, finish_report, keep_failed_
 from bihuan.core.permissions import Permission, require
 from bihuan.people.schemas import Page
 from bihuan.screening.choices import TestResult, TubeKind
-from bihuan.screening.engine import LabRow, ResultRef, StoreOutcome, store_results
+from bihuan.screening.engine import VALID, LabRow, ResultRef, StoreOutcome, mark_resulted, store_results
 from bihuan.screening.models import LabResult, Tube
 from bihuan.screening.schemas.results import LabUploadPublic
 from bihuan.screening.service.followup import FollowUpSummary, follow_up
@@ -371,6 +371,7 @@ def on_tubes_opened(ctx: Ctx, tubes: list[Tube]) -> None:
     ctx.session.flush()
     by_barcode = {t.barcode: t for t in tubes}
     refs: list[ResultRef] = []
+    resulted: list[int] = []
     barcodes = sorted(by_barcode)
     for start in range(0, len(barcodes), 1000):
         held = ctx.session.execute(
@@ -383,6 +384,9 @@ def on_tubes_opened(ctx: Ctx, tubes: list[Tube]) -> None:
             ctx.session.execute(update(LabResult).where(LabResult.id == id_).values(tube_id=tube.id))
             if tube.kind == TubeKind.SINGLE or result == TestResult.POSITIVE:
                 refs.append(ResultRef(id_, tube.id, result, tube.kind))
+            if result in VALID:
+                resulted.append(tube.id)
+    mark_resulted(ctx.session, resulted)
     matched = {r.lab_result_id for r in refs}
     kinds = {t.id: t.kind for t in tubes}
     earlier = ctx.session.execute(

@@ -72,6 +72,7 @@ def trace_investigations(ctx: Ctx, batch: Sequence[Investigation], runtime: Trac
             runtime.profile,
             isolated_at=_isolation_times(ctx, {i.person_id for i in batch}),
             case_visits=_reported_visits(ctx, batch),
+            until=_naive(ctx.clock.now()),
         )
     finally:
         backend.close()
