@@ -5,13 +5,15 @@ contacts found are set against the truth, and the same seed replays the same dri
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
+from bihuan.core.events import Event
 from bihuan.protocol import LoopStage, load_profile
 from bihuan.sim import DistrictManifest, generate_district
 from bihuan.sim.drill import DrillSummary, run_drill
@@ -34,11 +36,19 @@ def outbreak(tmp_path_factory: pytest.TempPathFactory) -> DistrictManifest:
     )
 
 
-def _drill(database: Database, outbreak: DistrictManifest, data_dir: Path, days: int) -> DrillSummary:
+def _drill(database: Database, outbreak: DistrictManifest, data_dir: Path, days: int, hours: int = 0) -> DrillSummary:
     clock = SimulatedClock(datetime.combine(outbreak.start_date, time(), tzinfo=UTC))
     load_district(database, clock, outbreak.out_dir)
     return run_drill(
-        database, outbreak.out_dir, PROFILE, days=days, seed=5, data_dir=data_dir, round_people=300, prefix="T"
+        database,
+        outbreak.out_dir,
+        PROFILE,
+        days=days,
+        hours=hours,
+        seed=5,
+        data_dir=data_dir,
+        round_people=300,
+        prefix="T",
     )
 
 
@@ -79,3 +89,20 @@ def test_the_same_seed_replays_the_same_drill(
 
     assert summaries[0].cases > 0
     assert summaries[0] == summaries[1]
+
+
+def test_a_drill_can_stop_in_the_afternoon_of_the_day_after_its_days(
+    database: Database, outbreak: DistrictManifest, tmp_path: Path
+) -> None:
+    summary = _drill(database, outbreak, tmp_path / "data", days=1, hours=15)
+
+    assert summary.end - summary.start == timedelta(days=1, hours=15)
+    with database.session() as session:
+        field_work = Event.person_id.is_not(None) & (Event.kind != "person_created")  # not the users' set-up
+        last = session.scalar(select(func.max(Event.occurred_at)).where(field_work))
+    assert summary.start + timedelta(days=1) < last <= summary.end  # the next morning's work, nothing after
+
+
+def test_a_drill_refuses_hours_beyond_a_day(database: Database, outbreak: DistrictManifest, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="hours"):
+        _drill(database, outbreak, tmp_path / "data", days=1, hours=24)

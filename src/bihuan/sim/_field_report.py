@@ -38,7 +38,9 @@ def delays_table(summary: DrillSummary) -> Table:
 
 def outcome_table(summary: DrillSummary) -> Table:
     contacts = summary.contacts
-    table = Table(title=f"Drill of {summary.days} days: outcome")
+    length = summary.end - summary.start
+    hours = f" and {length.seconds // 3600} hours" if length.seconds else ""
+    table = Table(title=f"Drill of {length.days} days{hours}: outcome")
     table.add_column("measure")
     table.add_column("value", justify="right")
     recall = "–" if contacts.recall is None else f"{contacts.recall:.0%}"

@@ -277,9 +277,19 @@ class Teams:
                 continue
             self.book.scheduled.add(("investigation", item["id"]))
             opened = datetime.fromisoformat(item["opened_at"])
+            interview = max(opened, self.agenda.clock.now()) + self.pace.within(2)
+            self.agenda.at(interview, "case interview", partial(self._interview, item))
             when = opened + self.pace.delay(LoopStage.COUNTY_CASE_INVESTIGATION)
             path = f"/api/investigations/{item['id']}/close"
             self.agenda.at(when, "close investigation", partial(self.api.post, INVESTIGATOR, path))
+
+    def _interview(self, item: dict[str, Any]) -> None:
+        """The first interview: the investigator records the onset the case recalls (the truth's)."""
+        onset = self.world.onset(item["person_id"])
+        confirmed = datetime.fromisoformat(item["confirmed_at"]).astimezone(self.zone).date()
+        if onset is not None and onset <= confirmed and item.get("onset_date") is None:
+            body = {"onset_date": onset.isoformat()}
+            self.api.call(INVESTIGATOR, "PATCH", f"/api/investigations/{item['id']}", json=body)
 
     # -- grouping and transfer (快编组、快转运) -------------------------------------------------------
 

@@ -85,8 +85,13 @@ class World:
         return infection is not None and infection.infected_at + DETECTABLE_AFTER <= sampled_at
 
     def symptomatic(self, person_id: int, day: date) -> bool:
+        onset = self.onset(person_id)
+        return onset is not None and onset <= day
+
+    def onset(self, person_id: int) -> date | None:
+        """The day this person's symptoms began (None: not infected, or asymptomatic)."""
         infection = self.infections.get(self.key_of.get(person_id, -1))
-        return infection is not None and infection.onset is not None and infection.onset <= day
+        return None if infection is None else infection.onset
 
     def presenting(self, day: date) -> list[int]:
         """Register ids of the symptomatic people who come to a fever clinic on the day, in id order."""

@@ -106,6 +106,7 @@ class Demo:
 
 
 DEMO_DAYS = 3  # simulated days the demo's drill runs: days of epi curve, closed, open and overdue loops
+DEMO_HOURS = 15  # and the next day until 15:00, so that the dashboard's today has its figures
 
 
 def prepare_demo(
@@ -145,7 +146,7 @@ def _demo_drill(database: Database, directory: Path, console: Console, *, days: 
     from bihuan.sim.drill import drill_end, has_drilled, run_drill
 
     settings = get_settings()
-    end = drill_end(directory, database, days, settings.timezone)
+    end = drill_end(directory, database, days, settings.timezone, hours=DEMO_HOURS)
     if has_drilled(database):
         console.print(f"Drill: already run; the platform's clock carries on from {end:%Y-%m-%d %H:%M} UTC.")
         return end
@@ -155,6 +156,7 @@ def _demo_drill(database: Database, directory: Path, console: Console, *, days: 
             directory,
             load_profile(settings.profile),
             days=days,
+            hours=DEMO_HOURS,
             seed=seed,
             data_dir=settings.data_dir,
             timezone=settings.timezone,

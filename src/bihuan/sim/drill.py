@@ -69,10 +69,14 @@ def has_drilled(database: Database) -> bool:
         return bool(campaigns.list_campaigns(ctx, Page(page=1, page_size=1))[1])
 
 
-def drill_end(directory: Path, database: Database, days: int, timezone: str = "Asia/Shanghai") -> datetime:
-    """When a drill of `days` from the outbreak's first day ends (a demo's served clock carries on from it)."""
+def drill_end(
+    directory: Path, database: Database, days: int, timezone: str = "Asia/Shanghai", hours: int = 0
+) -> datetime:
+    """When a drill of `days` (and `hours` of the next) from the outbreak's first day ends (a demo's served
+    clock carries on from it)."""
     zone = ZoneInfo(timezone)
-    return local_midnight(drill_start(directory, database, zone) + timedelta(days=days), zone)
+    day_after = drill_start(directory, database, zone) + timedelta(days=days)
+    return local_midnight(day_after, zone) + timedelta(hours=hours)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -85,6 +89,7 @@ def run_drill(
     profile: ProtocolProfile,
     *,
     days: int,
+    hours: int = 0,
     start: date | None = None,
     seed: int = 1,
     progress: Progress | None = None,
@@ -93,17 +98,21 @@ def run_drill(
     round_people: int = ROUND_PEOPLE,
     prefix: str = "DRILL",
 ) -> DrillSummary:
-    """Run `days` simulated days from `start` (default: the day the first case comes forward) over a
-    district already loaded into `database`; the platform's files (scan store) go under `data_dir`."""
+    """Run `days` simulated days from `start` (default: the day the first case comes forward), and the
+    first `hours` of the day after (a demo stops in the afternoon, so that its today has figures), over
+    a district already loaded into `database`; the platform's files (scan store) go under `data_dir`."""
     if days < 1:
         raise ValueError("days: a drill runs at least one day")
+    if not 0 <= hours < 24:
+        raise ValueError("hours: the hours of the day after the drill's days, from 0 to 23")
     zone = ZoneInfo(timezone)
     if has_drilled(database):
         raise ValueError("database: it already holds testing rounds (a drill ran on it); drill on a fresh database")
     world = World(directory, database, zone)
     first = start or world.outbreak_shows()
-    last = first + timedelta(days=days - 1)
-    begin, end = local_midnight(first, zone), local_midnight(last + timedelta(days=1), zone)
+    last = first + timedelta(days=days - 1 if not hours else days)  # the last day worked on, whole or not
+    begin = local_midnight(first, zone)
+    end = local_midnight(first + timedelta(days=days), zone) + timedelta(hours=hours)
     data_dir = data_dir or directory / "platform"
     store = ScanStore.under(data_dir)
     shutil.rmtree(store.scans, ignore_errors=True)
@@ -130,17 +139,17 @@ def run_drill(
             round_people=round_people,
             prefix=prefix,
         )
-        _run_days(teams, first, days, zone, progress)
+        _run_days(teams, first, days, hours, zone, progress)
         return summarise(api, world, teams.book, begin, end, first, last)
 
 
-def _run_days(teams: Teams, first: date, days: int, zone: ZoneInfo, progress: Progress | None) -> None:
+def _run_days(teams: Teams, first: date, days: int, hours: int, zone: ZoneInfo, progress: Progress | None) -> None:
     agenda = teams.agenda
-    for offset in range(days):
+    for offset in range(days + (1 if hours else 0)):
         day = first + timedelta(days=offset)
         teams.plan_day(day)
         midnight = local_midnight(day, zone)
-        for hour in range(24):
+        for hour in range(24 if offset < days else hours):
             agenda.run_until(midnight + timedelta(hours=hour + 1))
             teams.hourly(hour + 1)
             if progress is not None:
