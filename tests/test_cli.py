@@ -59,6 +59,15 @@ def test_demo_loads_a_district_with_one_login_per_role_and_a_second_run_adds_not
     assert (_count(data_dir, Person), _count(data_dir, User)) == (persons, users)
 
 
+def test_drill_runs_its_days_and_hours_and_prints_the_outcome_then_refuses_a_second_drill(data_dir: Path) -> None:
+    first = runner.invoke(app, ["drill", "--days", "1", "--hours", "6", "--people", "500"])
+    assert first.exit_code == 0, first.output
+    assert "Drill of 1 day and 6 hours: outcome" in first.output and "funnel adds up" in first.output
+
+    again = runner.invoke(app, ["drill", "--days", "1", "--people", "500"])
+    assert again.exit_code != 0 and "already holds a drill" in again.output
+
+
 def test_import_persons_reports_bad_rows_and_stores_the_rest(data_dir: Path, tmp_path: Path) -> None:
     assert runner.invoke(app, ["demo", "--people", "1000", "--no-serve", "--no-round"]).exit_code == 0
     database = Database(f"sqlite:///{data_dir / 'bihuan.sqlite3'}")

@@ -196,6 +196,7 @@ def demo(
 @app.command()
 def drill(
     days: Annotated[int, typer.Option(min=1, help="Simulated days to run, from the outbreak's first day.")] = 3,
+    hours: Annotated[int, typer.Option(min=0, max=23, help="Hours of the day after, to stop mid-day.")] = 0,
     people: Annotated[int, typer.Option(min=500, help="Residents in the synthetic district.")] = 5_000,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the district and of the teams' pace.")] = 20211220,
 ) -> None:
@@ -217,7 +218,8 @@ def drill(
             "the database already holds a drill (or a demo); point BIHUAN_DATA_DIR or BIHUAN_DATABASE_URL at a "
             "fresh one"
         )
-    directory = prepare_district(settings.data_dir / "drill", people=people, seed=seed, days=days, console=console)
+    length = days + (1 if hours else 0)
+    directory = prepare_district(settings.data_dir / "drill", people=people, seed=seed, days=length, console=console)
     with console.status("Loading the district into the register ..."):
         load_district(database, SystemClock(), directory)
         create_demo_users(database)
@@ -235,6 +237,7 @@ def drill(
             directory,
             load_profile(settings.profile),
             days=days,
+            hours=hours,
             seed=seed,
             data_dir=settings.data_dir,
             timezone=settings.timezone,

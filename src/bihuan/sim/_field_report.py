@@ -40,7 +40,8 @@ def outcome_table(summary: DrillSummary) -> Table:
     contacts = summary.contacts
     length = summary.end - summary.start
     hours = f" and {length.seconds // 3600} hours" if length.seconds else ""
-    table = Table(title=f"Drill of {length.days} days{hours}: outcome")
+    days = f"{length.days} day{'' if length.days == 1 else 's'}"
+    table = Table(title=f"Drill of {days}{hours}: outcome")
     table.add_column("measure")
     table.add_column("value", justify="right")
     recall = "–" if contacts.recall is None else f"{contacts.recall:.0%}"

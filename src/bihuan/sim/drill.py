@@ -149,11 +149,12 @@ def _run_days(teams: Teams, first: date, days: int, hours: int, zone: ZoneInfo, 
         day = first + timedelta(days=offset)
         teams.plan_day(day)
         midnight = local_midnight(day, zone)
-        for hour in range(24 if offset < days else hours):
+        length = 24 if offset < days else hours
+        for hour in range(length):
             agenda.run_until(midnight + timedelta(hours=hour + 1))
             teams.hourly(hour + 1)
             if progress is not None:
-                progress(day, hour + 1, 24)
+                progress(day, hour + 1, length)
 
 
 __all__ = ["DrillSummary", "drill_end", "drill_start", "has_drilled", "run_drill"]
