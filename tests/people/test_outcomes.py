@@ -80,14 +80,22 @@ def test_a_person_who_moves_out_of_a_site_closes_their_loop_and_frees_their_room
     ]
 
 
-def test_a_contact_who_dies_waiting_in_the_queue_leaves_it_and_their_death_is_final(
+def _queued_contact(
     client: TestClient, database: Database, clock: SimulatedClock, at_site: Site
-) -> None:
+) -> tuple[int, dict[str, str]]:
+    """A close contact waiting in the transfer queue for an hour, and an investigator of their county."""
     world, _ = at_site
     [person] = make_household(database, clock, world.district.building_a, 1)
     identify_contacts(database, clock, [person], TransferCategory.CLOSE_CONTACT)
     investigator = _user(client, database, clock, Role.INVESTIGATOR, world.district.county_a)
     clock.advance(timedelta(hours=1))
+    return person, investigator
+
+
+def test_a_contact_who_dies_waiting_in_the_queue_leaves_it_and_their_death_is_final(
+    client: TestClient, database: Database, clock: SimulatedClock, at_site: Site
+) -> None:
+    person, investigator = _queued_contact(client, database, clock, at_site)
 
     died = _post(client, person, investigator, outcome="died", occurred_at=_ago(clock, 10))
     again = _post(client, person, investigator, outcome="died", occurred_at=_ago(clock, 5))
@@ -101,6 +109,21 @@ def test_a_contact_who_dies_waiting_in_the_queue_leaves_it_and_their_death_is_fi
     with database.session() as session:
         request = session.scalar(select(TransferRequest).where(TransferRequest.person_id == person))
         assert request is not None and (request.status, request.open_person_id) == ("cancelled", None)
+    timeline = _timeline(client, person, investigator)
+    assert (timeline["closed"], timeline["end"]) == (True, "died")
+
+
+def test_a_dead_person_traced_again_is_not_queued_again_and_their_loop_stays_closed(
+    client: TestClient, database: Database, clock: SimulatedClock, at_site: Site
+) -> None:
+    person, investigator = _queued_contact(client, database, clock, at_site)
+    assert _post(client, person, investigator, outcome="died", occurred_at=_ago(clock, 10)).status_code == 200
+
+    identify_contacts(database, clock, [person], TransferCategory.CLOSE_CONTACT)  # another case's investigation
+
+    with database.session() as session:
+        requests = list(session.scalars(select(TransferRequest.status).where(TransferRequest.person_id == person)))
+    assert requests == ["cancelled"]  # the one their death ended; none new
     timeline = _timeline(client, person, investigator)
     assert (timeline["closed"], timeline["end"]) == (True, "died")
 
@@ -137,23 +160,30 @@ def test_hospitalised_from_a_central_quarantine_site_ends_the_stay_with_that_rea
     assert _timeline(client, first.person_id, manager)["end"] == "hospital"
 
 
-def test_a_death_in_the_home_phase_stops_the_community_workers_tasks(
-    client: TestClient, database: Database, clock: SimulatedClock, released: StayRef, at_site: Site
+@pytest.mark.parametrize(("outcome", "end"), [("died", "died"), ("hospitalised", "hospital")])
+def test_a_death_or_a_hospital_admission_in_the_home_phase_stops_the_community_workers_tasks(
+    client: TestClient,
+    database: Database,
+    clock: SimulatedClock,
+    released: StayRef,
+    at_site: Site,
+    outcome: str,
+    end: str,
 ) -> None:
     world, _ = at_site
     worker = _user(client, database, clock, Role.COMMUNITY_WORKER, world.district.community_a)
     assert client.get("/api/home-tasks", headers=worker).json()["data"]
 
-    died = _post(client, released.person_id, worker, outcome="died", occurred_at=_ago(clock, 60))
+    recorded = _post(client, released.person_id, worker, outcome=outcome, occurred_at=_ago(clock, 60))
 
-    assert died.status_code == 200, died.text
+    assert recorded.status_code == 200, recorded.text
     assert client.get("/api/home-tasks", headers=worker).json()["data"] == []
     with database.session() as session:
         phases = session.scalars(select(HomeMonitoring).where(HomeMonitoring.person_id == released.person_id)).all()
         tasks = session.scalars(select(HomeTask).where(HomeTask.person_id == released.person_id)).all()
     assert {p.status for p in phases} == {"ended"}
     assert {t.status for t in tasks} == {"cancelled"}
-    assert _timeline(client, released.person_id, worker)["end"] == "died"
+    assert _timeline(client, released.person_id, worker)["end"] == end
 
 
 def test_bad_input_names_the_field_and_records_nothing(

@@ -3,9 +3,10 @@
 Nobody leaves the loop without a recorded end. An outcome is one event on the person, and what it
 ends in the other links is ended in the same transaction, through their services, before the event
 is written: an open isolation stay ends (its room freed; a hospitalisation ends only a stay at a
-central quarantine site), a queue entry still waiting is cancelled, and — on died or moved out — the
-home phase stops with its open tasks cancelled. Those changes are timed at the outcome, so the
-person's events read, in order, "taken off the queue, then moved out": the loop closes on the end.
+central quarantine site), a queue entry still waiting is cancelled, and the home phase stops with
+its open tasks cancelled (the community workers have nobody left to visit). Those changes are timed
+at the outcome, so the person's events read, in order, "taken off the queue, then moved out": the loop
+closes on the end.
 
 Died is final: a second died returns the first, any other outcome after it is refused. The same
 outcome sent again with the same time is the same record. Who may record: those who keep the register
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 OUTCOME_EVENTS = [k.value for k in OutcomeKind]
 RECORDERS = (Permission.WRITE_PEOPLE, Permission.RELEASE)
-_ENDS_HOME_PHASE = frozenset({OutcomeKind.DIED, OutcomeKind.MOVED_OUT})
+_ENDS_HOME_PHASE = frozenset(OutcomeKind)  # in hospital, dead or gone: nobody to visit at home
 
 
 def may_record(ctx: Ctx) -> bool:

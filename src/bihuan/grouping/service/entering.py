@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from bihuan.core.choices import EventKind
 from bihuan.core.context import Ctx
 from bihuan.core.errors import FieldError
+from bihuan.core.events import Event
 from bihuan.grouping.choices import QueueSource, RequestStatus
 from bihuan.grouping.models import TransferRequest
 from bihuan.grouping.schemas import QueueOutcome
@@ -68,9 +70,12 @@ def enqueue(ctx: Ctx, items: Sequence[QueueItem], profile: ProtocolProfile) -> Q
     """Queue people whose category the profile moves; one open request per person, the most serious category.
 
     Sending the same people again changes nothing; someone already delivered in the same or a more
-    serious category is not moved again.
+    serious category is not moved again; someone whose death is recorded is never moved.
     """
     wanted, not_moved = _most_serious_per_person(items, profile)
+    deceased = _deceased(ctx, wanted)
+    not_moved += sorted(deceased)
+    wanted = {person: item for person, item in wanted.items() if person not in deceased}
     residents = _residents(ctx, wanted)
     open_requests = _open_requests_of(ctx, wanted)
     delivered = _last_deliveries(ctx, [p for p in wanted if p not in open_requests])
@@ -175,6 +180,15 @@ def _upgrade(ctx: Ctx, request: TransferRequest, item: QueueItem, profile: Proto
     if was_planned:
         back_to_queue(ctx, [request], f"now {item.category.value}: re-grouped")
     return True
+
+
+def _deceased(ctx: Ctx, person_ids: Iterable[int]) -> set[int]:
+    """The people among these with a recorded death (``died``: final, see ``people.outcomes``)."""
+    found: set[int] = set()
+    for chunk in chunks(person_ids):
+        stmt = select(Event.person_id).where(Event.kind == EventKind.DIED.value, Event.person_id.in_(chunk))
+        found.update(int(p) for p in ctx.session.scalars(stmt))
+    return found
 
 
 def _residents(ctx: Ctx, person_ids: Iterable[int]) -> dict[int, _Resident]:
