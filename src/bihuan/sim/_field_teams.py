@@ -28,6 +28,7 @@ LAB_USER, INVESTIGATOR, COMMANDER, TRANSFER, SITES = "lab", "investigator", "com
 NOT_HOME_SHARE = 0.03  # people not at the door when the bus comes (back to the queue)
 PLAN_EVERY_HOURS = 2  # the command centre's planning cadence (a drill choice, not protocol policy)
 INVESTIGATIONS_EVERY_HOURS = 4  # investigators look over their open investigations
+INTERVIEW_WITHIN_HOURS = 2  # the first interview of a case, after its investigation opens
 ROUND_STARTS, ROUND_HOURS = (7, 13), 6  # rounds open morning and afternoon, each sampled over 6 hours
 STOP_MINUTES = 4  # per pickup
 
@@ -277,7 +278,7 @@ class Teams:
                 continue
             self.book.scheduled.add(("investigation", item["id"]))
             opened = datetime.fromisoformat(item["opened_at"])
-            interview = max(opened, self.agenda.clock.now()) + self.pace.within(2)
+            interview = max(opened, self.agenda.clock.now()) + self.pace.within(INTERVIEW_WITHIN_HOURS)
             self.agenda.at(interview, "case interview", partial(self._interview, item))
             when = opened + self.pace.delay(LoopStage.COUNTY_CASE_INVESTIGATION)
             path = f"/api/investigations/{item['id']}/close"
