@@ -187,7 +187,7 @@ def _deceased(ctx: Ctx, person_ids: Iterable[int]) -> set[int]:
     found: set[int] = set()
     for chunk in chunks(person_ids):
         stmt = select(Event.person_id).where(Event.kind == EventKind.DIED.value, Event.person_id.in_(chunk))
-        found.update(int(p) for p in ctx.session.scalars(stmt))
+        found.update(int(p) for p in ctx.session.scalars(stmt) if p is not None)
     return found
 
 
