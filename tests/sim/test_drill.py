@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bihuan.command.models import Incident, TaskForceMember
 from bihuan.core.clock import SimulatedClock
 from bihuan.core.db import Database
 from bihuan.core.events import Event
 from bihuan.protocol import LoopStage, load_profile
 from bihuan.sim import DistrictManifest, generate_district
+from bihuan.sim._field_teams import TASK_FORCE_STAFF
 from bihuan.sim.drill import DrillSummary, run_drill
 from bihuan.sim.load import load_district
 
@@ -67,6 +69,11 @@ def test_after_a_drill_everyone_in_the_loop_is_closed_or_open_the_funnel_adds_up
     assert {d.stage for d in summary.delays} == set(LoopStage)
     confirming = {d.stage: d for d in summary.delays}[LoopStage.RESULT_TO_CONFIRMED]
     assert confirming.count > 0 and confirming.median_hours is not None and confirming.median_hours > 0
+
+    with database.session() as session:  # 平转战 at the first case: the county's incident, its task forces staffed
+        incidents = session.scalars(select(Incident.status)).all()
+        members = session.scalar(select(func.count(TaskForceMember.id)))
+    assert (incidents, members) == (["active"], len(TASK_FORCE_STAFF))
 
     contacts = summary.contacts  # against the people the confirmed cases infected before confirmation
     assert contacts.truth > 0 and contacts.recall == contacts.truth_found / contacts.truth

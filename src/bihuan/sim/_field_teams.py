@@ -31,6 +31,8 @@ INVESTIGATIONS_EVERY_HOURS = 4  # investigators look over their open investigati
 INTERVIEW_WITHIN_HOURS = 2  # the first interview of a case, after its investigation opens
 ROUND_STARTS, ROUND_HOURS = (7, 13), 6  # rounds open morning and afternoon, each sampled over 6 hours
 STOP_MINUTES = 4  # per pickup
+# 平转战: who the command centre puts on each task force (and makes its lead) when it activates the incident.
+TASK_FORCE_STAFF = (("testing", LAB_USER), ("tracing", INVESTIGATOR), ("transfer", TRANSFER), ("isolation", SITES))
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Notebook:
     rounds: list[RoundLog] = field(default_factory=list)
     screened_buildings: set[str] = field(default_factory=set)
     barcodes: int = 0
+    incident_id: int | None = None  # the incident the command centre activated at the first case
 
 
 class Teams:
@@ -68,12 +71,14 @@ class Teams:
         profile: ProtocolProfile,
         *,
         fever: tuple[int, int],
+        county: int,
         buildings: dict[str, int],
         round_people: int,
         prefix: str,
     ) -> None:
         self.api, self.world, self.agenda, self.pace, self.profile = fieldwork, world, agenda, pace, profile
         self.fever_campaign, self.fever_site = fever
+        self.county = county
         self.buildings, self.round_people, self.prefix = buildings, round_people, prefix
         self.book = Notebook()
         self.zone = world.zone
@@ -270,6 +275,21 @@ class Teams:
         if decided is not None and outcome != "not_confirmed":
             self.book.confirmed_at[person_id] = now
             self.book.handled.add(person_id)
+            self._activate_incident()
+
+    # -- command (指挥体系) ---------------------------------------------------------------------------
+
+    def _activate_incident(self) -> None:
+        """平转战 at the first case: the command centre activates an incident at the county and staffs its task
+        forces, so the loop's tasks have teams to go to and the reports come at the wartime cadence."""
+        if self.book.incident_id is not None:
+            return
+        body = {"jurisdiction_id": self.county, "name": f"本土疫情处置 {self.prefix}", "reason": "首例本土确诊病例"}
+        incident = self.api.post(COMMANDER, "/api/incidents", body)
+        self.book.incident_id = incident["id"]
+        for link, user in TASK_FORCE_STAFF:
+            member = {"user_id": self.api.get(user, "/api/auth/me")["id"], "lead": True}
+            self.api.post(COMMANDER, f"/api/incidents/{incident['id']}/task-forces/{link}/members", member)
 
     def investigations(self) -> None:
         """Each investigation is closed once the county CDC's investigation is done."""

@@ -135,6 +135,7 @@ def run_drill(
             Pace(profile, stream(seed, "drill.pace")),
             profile,
             fever=fever,
+            county=county,
             buildings=jurisdiction_ids(api, "building"),
             round_people=round_people,
             prefix=prefix,
