@@ -207,7 +207,7 @@ def drill(
     from bihuan.protocol import load_profile
     from bihuan.sim._field_report import print_summary
     from bihuan.sim.demo import create_demo_users
-    from bihuan.sim.drill import has_drilled, prepare_district, run_drill
+    from bihuan.sim.drill import days_worked, has_drilled, prepare_district, run_drill
     from bihuan.sim.load import load_district
 
     settings = get_settings()
@@ -218,7 +218,7 @@ def drill(
             "the database already holds a drill (or a demo); point BIHUAN_DATA_DIR or BIHUAN_DATABASE_URL at a "
             "fresh one"
         )
-    length = days + (1 if hours else 0)
+    length = days_worked(days, hours)
     directory = prepare_district(settings.data_dir / "drill", people=people, seed=seed, days=length, console=console)
     with console.status("Loading the district into the register ..."):
         load_district(database, SystemClock(), directory)

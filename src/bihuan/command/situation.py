@@ -75,6 +75,8 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class _FoundCase:
+    """A case on the curve and the map, on its local report day."""
+
     person_id: int
     reported_on: date
     found: FoundWhere
@@ -96,10 +98,11 @@ def situation(
     zone = zone or ZoneInfo(get_settings().timezone)
     w = window(now, zone, day, days)
     within = reading.subtree_path(ctx, jurisdiction_id)
-    found = metrics.found_in_quarantine(ctx, profile, w.since, w.day, zone, jurisdiction_id=jurisdiction_id)
+    found_cases = metrics.found_cases(ctx, profile, w.start, w.end, within)  # read once: the counts and the cases
+    found = metrics.found_in_quarantine_of(found_cases, w.since, w.day, zone, jurisdiction_id)
     funnel = metrics.funnel(ctx, profile, w.day, w.day, zone, jurisdiction_id=jurisdiction_id)
     delays = service.stage_delays(ctx, profile, w.day_start, w.end, jurisdiction_id)
-    cases = _found_cases(ctx, profile, w, zone, within)
+    cases = [_FoundCase(c.person_id, c.confirmed_at.astimezone(zone).date(), c.found) for c in found_cases]
     curve = _epi_curve(w, found, cases, _onsets(ctx, [c.person_id for c in cases]))
     loops = _loops(ctx, profile, w, funnel, jurisdiction_id)
     name, name_en = _names(ctx, jurisdiction_id)
@@ -163,15 +166,6 @@ def latest_event_id(ctx: Ctx, within: str | None, *, until: datetime | None = No
 
 
 # -- cases -------------------------------------------------------------------------------------------
-
-
-def _found_cases(ctx: Ctx, profile: ProtocolProfile, w: Window, zone: ZoneInfo, within: str | None) -> list[_FoundCase]:
-    """The cases first confirmed in the window and where each was found, as ``found_in_quarantine``
-    counts them (``metrics.found_cases``: the read model, or the log for a past window)."""
-    return [
-        _FoundCase(person, confirmed.astimezone(zone).date(), where)
-        for person, confirmed, where in metrics.found_cases(ctx, profile, w.start, w.end, within)
-    ]
 
 
 def _onsets(ctx: Ctx, person_ids: Sequence[int]) -> dict[int, date]:

@@ -337,9 +337,16 @@ def found_in_quarantine(
     they were when found: already in quarantine (a central site, in-place control) or in the community."""
     require(ctx.actor, Permission.READ_TRACING)
     start, end = _window(since, until, zone)
-    within = subtree_path(ctx, jurisdiction_id)
+    cases = found_cases(ctx, profile, start, end, subtree_path(ctx, jurisdiction_id))
+    return found_in_quarantine_of(cases, since, until, zone, jurisdiction_id)
+
+
+def found_in_quarantine_of(
+    cases: Iterable[FoundCase], since: date, until: date, zone: ZoneInfo, jurisdiction_id: int | None
+) -> FoundInQuarantinePublic:
+    """The per-day counts of `found_in_quarantine` from cases already read (``found_cases`` of its window)."""
     per_day: dict[date, Counter[FoundWhere]] = {day: Counter() for day in _buckets(since, until, "day")}
-    for _, confirmed, where in found_cases(ctx, profile, start, end, within):
+    for _, confirmed, where in cases:
         per_day[_bucket(confirmed, zone, "day")][where] += 1
     days = [_found_day(day, found) for day, found in per_day.items()]
     total: Counter[FoundWhere] = sum((d for d in per_day.values()), Counter())

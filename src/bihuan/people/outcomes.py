@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 OUTCOME_EVENTS = [k.value for k in OutcomeKind]
 RECORDERS = (Permission.WRITE_PEOPLE, Permission.RELEASE)
-_ENDS_HOME_PHASE = frozenset(OutcomeKind)  # in hospital, dead or gone: nobody to visit at home
 
 
 def may_record(ctx: Ctx) -> bool:
@@ -177,11 +176,10 @@ class _Ends:
     request_id: int | None = None
     request_at: datetime | None = None
     on_batch: int | None = None
-    home_phase: bool = False
 
 
 def _plan_ends(ctx: Ctx, person_id: int, outcome: OutcomeKind, occurred_at: datetime) -> _Ends:
-    ends = _Ends(home_phase=outcome in _ENDS_HOME_PHASE)
+    ends = _Ends()
     found = open_stay_of(ctx, person_id)
     if found is not None:
         stay, kind = found
@@ -225,10 +223,9 @@ def _apply_ends(ctx: Ctx, person_id: int, ends: _Ends, data: OutcomeIn, occurred
         refs["transfer_request"] = ends.request_id
     if ends.on_batch is not None:
         refs["batch"] = ends.on_batch
-    if ends.home_phase:
-        stopped = stop_home_phase(_system_at(ctx, occurred_at), person_id, reason)
-        if stopped:
-            refs["home_monitorings"] = stopped
+    # Every outcome ends the home phase: in hospital, dead or gone, there is nobody left to visit at home.
+    if stopped := stop_home_phase(_system_at(ctx, occurred_at), person_id, reason):
+        refs["home_monitorings"] = stopped
     return refs
 
 

@@ -46,6 +46,9 @@ class TestResult(StrEnum):
     INVALID = "invalid"
 
 
+VALID_RESULTS = (TestResult.POSITIVE.value, TestResult.NEGATIVE.value)  # a result the tube is done with
+
+
 class RetestStatus(StrEnum):
     """A single-tube re-test task at a pool-positive person's address."""
 

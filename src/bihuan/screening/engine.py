@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from bihuan.core.db import UTCDateTime
-from bihuan.screening.choices import TestResult, TubeKind
+from bihuan.core.db import UTCDateTime, id_chunks
+from bihuan.screening.choices import VALID_RESULTS, TestResult, TubeKind
 from bihuan.screening.models import LabResult, Tube
 
 STAGE = "lab_stage"
@@ -91,7 +91,7 @@ def store_results(
         ).all()
     finally:
         session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
-    mark_resulted(session, [tube_id for _, tube_id, result in stored if tube_id is not None and result in VALID])
+    mark_resulted(session, [tube for _, tube, result in stored if tube is not None and result in VALID_RESULTS])
     positive = TestResult.POSITIVE.value
     for id_, tube_id, result in stored:
         outcome.created += 1
@@ -105,19 +105,14 @@ def store_results(
     return outcome
 
 
-VALID = (TestResult.POSITIVE.value, TestResult.NEGATIVE.value)  # a result the tube is done with
-
-
 def mark_resulted(session: Session, tube_ids: Sequence[int]) -> None:
     """Keep ``Tube.resulted_at`` (the first valid result's test time) for these tubes, where still unset."""
-    ids = sorted(set(tube_ids))
     first = (
         select(func.min(LabResult.tested_at))
-        .where(LabResult.tube_id == Tube.id, LabResult.result.in_(VALID))
+        .where(LabResult.tube_id == Tube.id, LabResult.result.in_(VALID_RESULTS))
         .scalar_subquery()
     )
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
+    for chunk in id_chunks(sorted(set(tube_ids))):
         session.execute(
             update(Tube).where(Tube.id.in_(chunk), Tube.resulted_at.is_(None)).values(resulted_at=first),
             execution_options={"synchronize_session": False},

@@ -44,7 +44,6 @@ class ContactsAgainstTruth:
 class DrillSummary:
     start: datetime
     end: datetime
-    days: int
     rounds: tuple[RoundLog, ...]
     requests: int
     cases: int
@@ -83,7 +82,6 @@ def summarise(
     return DrillSummary(
         start=start,
         end=end,
-        days=(last - first).days + 1,
         rounds=tuple(book.rounds),
         requests=api.requests,
         cases=len(book.confirmed_at),

@@ -75,8 +75,16 @@ def drill_end(
     """When a drill of `days` (and `hours` of the next) from the outbreak's first day ends (a demo's served
     clock carries on from it)."""
     zone = ZoneInfo(timezone)
-    day_after = drill_start(directory, database, zone) + timedelta(days=days)
-    return local_midnight(day_after, zone) + timedelta(hours=hours)
+    return _ends_at(drill_start(directory, database, zone), days, hours, zone)
+
+
+def days_worked(days: int, hours: int) -> int:
+    """The calendar days a drill of `days`, and `hours` of the day after, works on."""
+    return days + (1 if hours else 0)
+
+
+def _ends_at(first: date, days: int, hours: int, zone: ZoneInfo) -> datetime:
+    return local_midnight(first + timedelta(days=days), zone) + timedelta(hours=hours)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -110,9 +118,8 @@ def run_drill(
         raise ValueError("database: it already holds testing rounds (a drill ran on it); drill on a fresh database")
     world = World(directory, database, zone)
     first = start or world.outbreak_shows()
-    last = first + timedelta(days=days - 1 if not hours else days)  # the last day worked on, whole or not
-    begin = local_midnight(first, zone)
-    end = local_midnight(first + timedelta(days=days), zone) + timedelta(hours=hours)
+    last = first + timedelta(days=days_worked(days, hours) - 1)  # the last day worked on, whole or not
+    begin, end = local_midnight(first, zone), _ends_at(first, days, hours, zone)
     data_dir = data_dir or directory / "platform"
     store = ScanStore.under(data_dir)
     shutil.rmtree(store.scans, ignore_errors=True)
@@ -146,7 +153,7 @@ def run_drill(
 
 def _run_days(teams: Teams, first: date, days: int, hours: int, zone: ZoneInfo, progress: Progress | None) -> None:
     agenda = teams.agenda
-    for offset in range(days + (1 if hours else 0)):
+    for offset in range(days_worked(days, hours)):
         day = first + timedelta(days=offset)
         teams.plan_day(day)
         midnight = local_midnight(day, zone)
@@ -158,4 +165,4 @@ def _run_days(teams: Teams, first: date, days: int, hours: int, zone: ZoneInfo, 
                 progress(day, hour + 1, length)
 
 
-__all__ = ["DrillSummary", "drill_end", "drill_start", "has_drilled", "run_drill"]
+__all__ = ["DrillSummary", "days_worked", "drill_end", "drill_start", "has_drilled", "run_drill"]

@@ -23,7 +23,7 @@ from bihuan.core.permissions import Permission, require
 from bihuan.people.models import Jurisdiction, Person
 from bihuan.people.service import in_scope
 from bihuan.protocol import ProtocolProfile
-from bihuan.screening.choices import CampaignStatus, SampleKind, TestResult, TubeKind
+from bihuan.screening.choices import VALID_RESULTS, CampaignStatus, SampleKind, TestResult, TubeKind
 from bihuan.screening.models import Campaign, CampaignUnit, Case, Confirmation, LabResult, Sample, Tube
 from bihuan.screening.schemas.metrics import (
     CampaignMetrics,
@@ -65,7 +65,7 @@ def _epoch_postgresql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
 
 def tube_results(tube_ids: Select[Any] | None = None) -> Subquery:
     """Per tube: positive (any positive result), resulted (a valid result), first received and result times."""
-    valid = LabResult.result.in_((TestResult.POSITIVE.value, TestResult.NEGATIVE.value))
+    valid = LabResult.result.in_(VALID_RESULTS)
     stmt = select(
         LabResult.tube_id.label("tube_id"),
         func.max(case((LabResult.result == TestResult.POSITIVE.value, 1), else_=0)).label("positive"),

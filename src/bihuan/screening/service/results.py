@@ -29,8 +29,8 @@ from bihuan.core.errors import FieldError, NotFound
 from bihuan.core.import_reports import ImportReport, finish_report, keep_failed_report, start_report
 from bihuan.core.permissions import Permission, require
 from bihuan.people.schemas import Page
-from bihuan.screening.choices import TestResult, TubeKind
-from bihuan.screening.engine import VALID, LabRow, ResultRef, StoreOutcome, mark_resulted, store_results
+from bihuan.screening.choices import VALID_RESULTS, TestResult, TubeKind
+from bihuan.screening.engine import LabRow, ResultRef, StoreOutcome, mark_resulted, store_results
 from bihuan.screening.models import LabResult, Tube
 from bihuan.screening.schemas.results import LabUploadPublic
 from bihuan.screening.service.followup import FollowUpSummary, follow_up
@@ -384,7 +384,7 @@ def on_tubes_opened(ctx: Ctx, tubes: list[Tube]) -> None:
             ctx.session.execute(update(LabResult).where(LabResult.id == id_).values(tube_id=tube.id))
             if tube.kind == TubeKind.SINGLE or result == TestResult.POSITIVE:
                 refs.append(ResultRef(id_, tube.id, result, tube.kind))
-            if result in VALID:
+            if result in VALID_RESULTS:
                 resulted.append(tube.id)
     mark_resulted(ctx.session, resulted)
     matched = {r.lab_result_id for r in refs}
